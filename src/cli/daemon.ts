@@ -1,0 +1,87 @@
+// `ringcast daemon -c FILE [-n NAME]`: one daemon of the ring.
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { findLocalHost, loadConfig } from '../config';
+import { isServiceName, serviceName } from '../core/service';
+import { UsageError } from '../errors';
+import { Daemon } from '../daemon/daemon';
+import { TrafficGenerator } from '../daemon/trafficGenerator';
+import { formatEntry, type LogEntry } from '../sim/deliveryLog';
+import { numberOption } from './options';
+
+interface DaemonFlags {
+  config: string;
+  name?: string;
+  log?: string;
+  generate?: number;
+  size: number;
+  service: string;
+  groups: string;
+  expect?: number;
+  inFlight: number;
+}
+
+export function registerDaemon(program: Command): void {
+  program
+    .command('daemon')
+    .description('run one daemon of the ring from a spread.conf')
+    .requiredOption('-c, --config <file>', 'spread.conf to read')
+    .option('-n, --name <name>', 'which host entry this daemon is (default: the one whose address is local)')
+    .option('--log <file>', 'write this daemon\'s delivery log (JSON lines) to file')
+    .option('--generate <n>', 'test traffic: send n messages from this daemon itself', numberOption('--generate', true))
+    .option('--size <bytes>', 'test traffic: message size', numberOption('--size', true), 1000)
+    .option('--service <name>', 'test traffic: service type', 'AGREED')
+    .option('--groups <list>', 'test traffic: comma-separated groups', 'test')
+    .option('--expect <n>', 'test traffic: report when this many messages (all senders) are delivered', numberOption('--expect', true))
+    .option('--in-flight <n>', 'test traffic: own undelivered messages at most', numberOption('--in-flight', true), 2000)
+    .action(async (flags: DaemonFlags) => {
+      const config = loadConfig(flags.config);
+      const host = findLocalHost(config, flags.name);
+      if (!isServiceName(flags.service)) throw new UsageError(`--service must be a service type name, not "${flags.service}"`);
+      const daemon = new Daemon(config, host);
+      const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${host.name}: ${line}\n`);
+
+      let logStream: fs.WriteStream | undefined;
+      if (flags.log) {
+        logStream = fs.createWriteStream(flags.log);
+        const write = (e: LogEntry) => logStream!.write(formatEntry(e) + '\n');
+        daemon.on('configuration', (c) => write({ t: 'conf', kind: c.kind, ring: c.ring, members: c.members }));
+        daemon.on('submitted', (n, svc) => write({ t: 'sent', id: `${host.name}#${n}`, svc: serviceName(svc) ?? 'AGREED' }));
+        daemon.on('deliver', (m) =>
+          write({ t: 'msg', id: `${daemon.nameOf(m.origin)}#${m.counter}`, svc: serviceName(m.service) ?? 'AGREED', groups: m.groups, len: m.payload.length }),
+        );
+      }
+      daemon.on('configuration', (c) => say(`${c.kind} configuration ${c.ring} installed: ${c.members.join(' ')}`));
+
+      await daemon.start();
+      say(`listening on ${host.daemonAddrs[0]}:${host.port} (udp), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}`);
+
+      if (flags.generate !== undefined) {
+        const gen = new TrafficGenerator(
+          daemon,
+          {
+            count: flags.generate,
+            size: flags.size,
+            service: flags.service,
+            groups: flags.groups.split(',').filter(Boolean),
+            expect: flags.expect ?? flags.generate,
+            inFlight: flags.inFlight,
+          },
+          (report) => process.stdout.write(JSON.stringify({ ...report, counters: daemon.counters }) + '\n'),
+        );
+        gen.start();
+      }
+
+      await new Promise<void>((resolve) => {
+        const shutdown = () => {
+          say('shutting down');
+          void daemon.stop().then(() => {
+            if (logStream) logStream.end(() => resolve());
+            else resolve();
+          });
+        };
+        process.once('SIGTERM', shutdown);
+        process.once('SIGINT', shutdown);
+      });
+    });
+}

@@ -1,0 +1,130 @@
+// `ringcast sim`: the deterministic simulator from the command line.
+import type { Command } from 'commander';
+import { isServiceName } from '../core/service';
+import { UsageError } from '../errors';
+import { DEFAULT_SIM_OPTIONS, type SimOptions } from '../sim/simulator';
+import { failureReason, runSimulation, type SimSummary } from '../sim/run';
+import { numberOption } from './options';
+
+interface SimFlags {
+  seed: number;
+  daemons: number;
+  messages: number;
+  size: string;
+  service: string;
+  loss: number;
+  dup: number;
+  reorder: number;
+  latency: number;
+  jitter: number;
+  rate: number;
+  groups: number;
+  window?: number;
+  personalWindow?: number;
+  payloadBudget?: number;
+  logDir?: string;
+  json?: boolean;
+  soak?: number;
+}
+
+export function registerSim(program: Command): void {
+  const d = DEFAULT_SIM_OPTIONS;
+  program
+    .command('sim')
+    .description('run the deterministic simulator and check the delivery invariants (exit 0 iff all hold)')
+    .option('--seed <n>', 'random seed', numberOption('--seed', true), d.seed)
+    .option('--daemons <n>', 'daemons in the ring', numberOption('--daemons', true), d.daemons)
+    .option('--messages <n>', 'messages submitted, over all daemons', numberOption('--messages', true), d.messages)
+    .option('--size <bytes>', 'message size, or a range like 1-1048576', d.size)
+    .option('--service <name>', 'UNRELIABLE, RELIABLE, FIFO, CAUSAL, AGREED, SAFE or mixed', d.service)
+    .option('--loss <p>', 'probability a datagram is lost', numberOption('--loss'), d.loss)
+    .option('--dup <p>', 'probability a datagram is duplicated', numberOption('--dup'), d.dup)
+    .option('--reorder <p>', 'probability a datagram is delayed past later ones', numberOption('--reorder'), d.reorder)
+    .option('--latency <ms>', 'one-way network delay', numberOption('--latency'), d.latencyMs)
+    .option('--jitter <ms>', 'uniform extra delay', numberOption('--jitter'), d.jitterMs)
+    .option('--rate <n>', 'messages submitted per simulated ms', numberOption('--rate'), d.rate)
+    .option('--groups <n>', 'distinct groups messages go to', numberOption('--groups', true), d.groups)
+    .option('--window <n>', 'flow control: packets per rotation', numberOption('--window', true))
+    .option('--personal-window <n>', 'flow control: packets per daemon per visit', numberOption('--personal-window', true))
+    .option('--payload-budget <bytes>', 'packed bytes per data packet', numberOption('--payload-budget', true))
+    .option('--log-dir <dir>', 'write <daemon>.jsonl delivery logs here')
+    .option('--json', 'print a JSON summary')
+    .option('--soak <n>', 'run n seeds from --seed on and print a table of outcomes', numberOption('--soak', true))
+    .action((flags: SimFlags) => {
+      const opts = toSimOptions(flags);
+      if (flags.soak !== undefined) {
+        soak(opts, flags.soak, Boolean(flags.json));
+        return;
+      }
+      const { summary } = runSimulation(opts);
+      if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else printSummary(summary);
+      const why = failureReason(summary);
+      if (why) {
+        process.stderr.write(`ringcast sim: seed ${summary.seed}: ${why}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+function toSimOptions(f: SimFlags): Partial<SimOptions> {
+  if (f.service !== 'mixed' && !isServiceName(f.service)) {
+    throw new UsageError(`--service must be UNRELIABLE, RELIABLE, FIFO, CAUSAL, AGREED, SAFE or mixed, not "${f.service}"`);
+  }
+  const ring: SimOptions['ring'] = {};
+  if (f.window !== undefined) ring.window = f.window;
+  if (f.personalWindow !== undefined) ring.personalWindow = f.personalWindow;
+  if (f.payloadBudget !== undefined) ring.payloadBudget = f.payloadBudget;
+  return {
+    seed: f.seed,
+    daemons: f.daemons,
+    messages: f.messages,
+    size: f.size,
+    service: f.service as SimOptions['service'],
+    loss: f.loss,
+    dup: f.dup,
+    reorder: f.reorder,
+    latencyMs: f.latency,
+    jitterMs: f.jitter,
+    rate: f.rate,
+    groups: f.groups,
+    ring,
+    ...(f.logDir ? { logDir: f.logDir } : {}),
+  };
+}
+
+function printSummary(s: SimSummary): void {
+  const lines = [
+    `seed ${s.seed}: ${s.daemons} daemons, ${s.messagesSent} messages sent, simulated ${s.simTimeMs} ms, ${s.tokenRotations} token rotations`,
+    `delivered: ${Object.entries(s.deliveredPerDaemon).map(([d, n]) => `${d}=${n}`).join(' ')}`,
+    `network: ${s.packets.sent} datagrams, ${s.packets.dropped} lost, ${s.packets.duplicated} duplicated, ${s.packets.reordered} reordered; ` +
+      `${s.retransmissions} retransmissions, ${s.tokenRetransmits} token retransmits`,
+    ...s.invariants.map((r) => `invariant ${r.invariant} ${r.name}: ${r.ok ? 'ok' : `VIOLATED: ${r.violation}`}`),
+    s.ok ? 'ok' : 'FAILED',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function soak(base: Partial<SimOptions>, n: number, json: boolean): void {
+  const first = base.seed ?? 1;
+  let failed = 0;
+  const started = process.hrtime.bigint();
+  if (!json) process.stdout.write('seed        ok    delivered   sim-ms  rotations  retrans  reason\n');
+  for (let seed = first; seed < first + n; seed++) {
+    const { summary: s } = runSimulation({ ...base, seed, logDir: undefined });
+    const why = failureReason(s);
+    if (why) failed++;
+    if (json) {
+      process.stdout.write(JSON.stringify({ seed, ok: s.ok, reason: why ?? null, simTimeMs: s.simTimeMs }) + '\n');
+    } else {
+      const delivered = Math.min(...Object.values(s.deliveredPerDaemon));
+      process.stdout.write(
+        `${String(seed).padEnd(10)}  ${(s.ok ? 'ok' : 'FAIL').padEnd(4)}  ${String(delivered).padStart(9)}  ${String(Math.round(s.simTimeMs)).padStart(7)}  ` +
+          `${String(s.tokenRotations).padStart(9)}  ${String(s.retransmissions).padStart(7)}  ${why ?? ''}\n`,
+      );
+    }
+  }
+  const secs = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(`${n} seeds, ${n - failed} ok, ${failed} failed, ${secs.toFixed(1)} s\n`);
+  if (failed > 0) process.exitCode = 1;
+}

@@ -1,0 +1,551 @@
+// The ordering protocol for one ring (one fixed membership), as a pure state machine:
+// step(input) -> outputs. No sockets, no timers, no clock: time arrives as timer inputs.
+//
+// Totem single-ring / Spread Ring ordering, with these choices of ours:
+// - `aru` on the token is a rotation minimum started by the leader (members[0]); when the token
+//   comes back, the leader publishes that minimum as `safe`: everything ≤ safe is held by every
+//   member. SAFE delivery and garbage collection both use it, so neither can go wrong.
+// - A member proves the token left it when it sees data sequenced after the token it sent;
+//   until then it retransmits the token; duplicates are dropped by token sequence.
+// - An idle leader holds the token for idleHoldMs; a member with new work sends WAKE.
+import {
+  DATA_BODY_OFFSET,
+  DataFlag,
+  ITEM_HEADER_SIZE,
+  ItemFlag,
+  MAX_GROUP_NAME,
+  MAX_GROUPS_PER_MESSAGE,
+  NO_SETTER,
+  PacketType,
+  TokenFlag,
+  WireError,
+  beginData,
+  dataSeq,
+  decodeData,
+  decodeHeader,
+  decodeToken,
+  encodeBare,
+  encodeToken,
+  writeItem,
+  type DataItem,
+  type DataPacket,
+  type Stamp,
+  type Token,
+} from '../../wire/packet';
+import { RingcastError } from '../../errors';
+import { Service } from '../service';
+import type {
+  DeliveredMessage,
+  RingCounters,
+  RingIdentity,
+  RingInput,
+  RingOptions,
+  RingOutput,
+  RingTimer,
+  SubmitRequest,
+} from './types';
+import { DEFAULT_RING_OPTIONS } from './types';
+
+interface Pending {
+  service: number;
+  groups: readonly string[];
+  groupBytes: number;
+  payload: Buffer;
+  counter: number;
+  /** Bytes of payload already put into packets. */
+  offset: number;
+}
+
+interface Stored {
+  buf: Buffer;
+  pkt: DataPacket;
+}
+
+interface Reassembly {
+  counter: number;
+  service: number;
+  groups: string[];
+  buf: Buffer;
+  filled: number;
+}
+
+/** Smallest fragment worth starting at the end of a packet that already holds something. */
+const MIN_FRAGMENT = 200;
+
+export class RingCore {
+  readonly opts: RingOptions;
+  readonly id: RingIdentity;
+  readonly counters: RingCounters = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    retransmitsSent: 0,
+    duplicatePackets: 0,
+    malformedPackets: 0,
+    foreignPackets: 0,
+    overflowDrops: 0,
+    tokensReceived: 0,
+    duplicateTokens: 0,
+    tokenRetransmits: 0,
+    rotations: 0,
+    messagesDelivered: 0,
+    orphanFragments: 0,
+  };
+
+  private readonly stamp: Stamp;
+  private readonly memberSet: Set<number>;
+  private readonly successor: number;
+  private readonly leader: boolean;
+
+  // Received packets by sequence number, in a ring buffer covering (discarded, discarded+capacity).
+  private readonly slots: (Stored | undefined)[];
+  private readonly mask: number;
+
+  /** Highest sequence number such that every packet up to it is here. */
+  private myAru = 0;
+  /** Highest sequence number known to be assigned. */
+  private highSeq = 0;
+  private delivered = 0;
+  /** Everything ≤ safeLine is held by every member. */
+  private safeLine = 0;
+  /** Slots ≤ discarded are freed. */
+  private discarded = 0;
+
+  private lastTokenSeq = 0;
+  /** The token we forwarded and have no proof of arrival for yet. */
+  private unconfirmedToken: Buffer | null = null;
+  private unconfirmedSeq = 0;
+  private heldToken: Token | null = null;
+  private wakeRequested = false;
+  /** The last token we saw said the ring was idle: new work should wake the leader. */
+  private ringLooksIdle = false;
+  private wakeSent = false;
+  private myLastSent = 0;
+  private myLastBacklog = 0;
+
+  private pending: Pending[] = [];
+  private pendingHead = 0;
+  private nextCounter = 1;
+  private readonly partials = new Map<number, Reassembly>();
+
+  private out: RingOutput[] = [];
+
+  // Scratch space for building one packet without per-packet arrays.
+  private readonly itemMsg: Pending[] = [];
+  private readonly itemFlags: number[] = [];
+  private readonly itemStart: number[] = [];
+  private readonly itemLen: number[] = [];
+
+  constructor(identity: RingIdentity, options: Partial<RingOptions> = {}) {
+    this.opts = { ...DEFAULT_RING_OPTIONS, ...options };
+    this.id = identity;
+    const idx = identity.members.indexOf(identity.myId);
+    if (idx < 0) throw new RingcastError('RING_CONFIG', `daemon ${identity.myId} is not a member of its own ring`);
+    this.memberSet = new Set(identity.members);
+    this.successor = identity.members[(idx + 1) % identity.members.length];
+    this.leader = idx === 0;
+    this.stamp = {
+      configHash: identity.configHash,
+      ringSeq: identity.ringSeq,
+      ringRep: identity.ringRep,
+      sender: identity.myId,
+      incarnation: identity.incarnation,
+    };
+    let cap = 1;
+    while (cap < this.opts.maxOutstanding + 4 * this.opts.window + 64) cap <<= 1;
+    this.slots = new Array(cap);
+    this.mask = cap - 1;
+  }
+
+  /** Feeds one event; returns what the driver must do, in order. */
+  step(input: RingInput): RingOutput[] {
+    switch (input.kind) {
+      case 'packet':
+        this.onPacket(input.data);
+        break;
+      case 'timer':
+        this.onTimer(input.timer);
+        break;
+      case 'submit':
+        this.onSubmit(input);
+        break;
+      case 'start':
+        this.onStart();
+        break;
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  /** Messages waiting to be sequenced at this daemon. */
+  get backlog(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /** Numbers for status and tests. */
+  get progress(): { aru: number; highSeq: number; delivered: number; safe: number; discarded: number; stored: number } {
+    return {
+      aru: this.myAru,
+      highSeq: this.highSeq,
+      delivered: this.delivered,
+      safe: this.safeLine,
+      discarded: this.discarded,
+      stored: this.highSeq > this.discarded ? this.countStored() : 0,
+    };
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // Inputs
+
+  private onStart(): void {
+    if (!this.leader) return;
+    const t: Token = { tokenSeq: 1, seq: 0, aru: 0, aruSetter: NO_SETTER, safe: 0, fcc: 0, flags: 0, backlog: 0, rtr: [] };
+    this.lastTokenSeq = 0;
+    this.acceptToken(t);
+  }
+
+  private onSubmit(req: SubmitRequest): void {
+    const { groups, payload } = req;
+    if (payload.length > this.opts.maxMessageSize) {
+      throw new RingcastError('RING_MESSAGE_TOO_LONG', `message of ${payload.length} bytes exceeds ${this.opts.maxMessageSize}`);
+    }
+    if (groups.length > MAX_GROUPS_PER_MESSAGE) throw new RingcastError('RING_TOO_MANY_GROUPS', `${groups.length} groups in one message`);
+    let groupBytes = 0;
+    for (const g of groups) {
+      const n = Buffer.byteLength(g, 'latin1');
+      if (n > MAX_GROUP_NAME) throw new RingcastError('RING_GROUP_NAME', `group name of ${n} bytes`);
+      groupBytes += 1 + n;
+    }
+    if (ITEM_HEADER_SIZE + groupBytes + 1 > this.opts.payloadBudget) {
+      throw new RingcastError('RING_GROUPS_TOO_LARGE', `group list of ${groupBytes} bytes does not fit a packet`);
+    }
+    const counter = this.nextCounter++;
+    this.pending.push({ service: req.service, groups, groupBytes, payload, counter, offset: 0 });
+    this.out.push({ kind: 'submitted', counter, service: req.service });
+    if (this.heldToken) {
+      this.releaseHeldToken();
+    } else if (this.ringLooksIdle && !this.wakeSent && !this.leader) {
+      this.wakeSent = true;
+      this.out.push({ kind: 'send', to: this.id.members[0], data: encodeBare(PacketType.WAKE, this.stamp) });
+    }
+  }
+
+  private onTimer(timer: RingTimer): void {
+    if (timer === 'tokenRetransmit') {
+      if (!this.unconfirmedToken) return;
+      this.counters.tokenRetransmits++;
+      this.out.push({ kind: 'send', to: this.successor, data: this.unconfirmedToken });
+      this.out.push({ kind: 'setTimer', timer: 'tokenRetransmit', ms: this.opts.tokenRetransmitMs });
+    } else if (timer === 'tokenHold') {
+      if (this.heldToken) this.releaseHeldToken();
+    }
+  }
+
+  private onPacket(buf: Buffer): void {
+    const h = decodeHeader(buf, this.id.configHash);
+    if (h instanceof WireError) {
+      this.counters.malformedPackets++;
+      return;
+    }
+    if (h.ringSeq !== this.id.ringSeq || h.ringRep !== this.id.ringRep || !this.memberSet.has(h.sender)) {
+      this.counters.foreignPackets++;
+      return;
+    }
+    switch (h.type) {
+      case PacketType.DATA:
+        this.onData(buf);
+        break;
+      case PacketType.TOKEN: {
+        const t = decodeToken(buf);
+        if (t instanceof WireError) {
+          this.counters.malformedPackets++;
+          return;
+        }
+        this.counters.tokensReceived++;
+        if (t.tokenSeq <= this.lastTokenSeq) {
+          this.counters.duplicateTokens++;
+          return;
+        }
+        this.acceptToken(t);
+        break;
+      }
+      case PacketType.WAKE:
+        if (this.heldToken) this.releaseHeldToken();
+        else if (this.leader) this.wakeRequested = true;
+        break;
+      default:
+        this.counters.foreignPackets++; // membership traffic is not ours to handle
+    }
+  }
+
+  private onData(buf: Buffer): void {
+    if (buf.length < DATA_BODY_OFFSET) {
+      this.counters.malformedPackets++;
+      return;
+    }
+    const seq = dataSeq(buf);
+    if (seq <= this.discarded || this.slots[seq & this.mask] !== undefined) {
+      this.counters.duplicatePackets++;
+      return;
+    }
+    if (seq - this.discarded > this.mask) {
+      this.counters.overflowDrops++; // beyond what we can hold; it will be retransmitted
+      return;
+    }
+    const pkt = decodeData(buf);
+    if (pkt instanceof WireError) {
+      this.counters.malformedPackets++;
+      return;
+    }
+    this.counters.packetsReceived++;
+    this.store(seq, buf, pkt);
+    if (this.unconfirmedToken && seq > this.unconfirmedSeq) this.confirmToken();
+    this.deliver();
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // The token visit
+
+  private acceptToken(t: Token): void {
+    this.lastTokenSeq = t.tokenSeq;
+    this.confirmToken();
+    this.wakeSent = false;
+    if (t.seq > this.highSeq) this.highSeq = t.seq;
+
+    const retransmitted = this.answerRetransmitRequests(t);
+    if (this.leader) {
+      // The token is back: its aru is the minimum over a whole rotation.
+      if (t.aru > t.safe) t.safe = t.aru;
+      this.counters.rotations++;
+    }
+    if (t.safe > this.safeLine) this.safeLine = Math.min(t.safe, t.seq);
+    // Free what everyone has before sending, so our own new packets find room.
+    this.deliver();
+    this.discard();
+    this.visit(t, retransmitted);
+    this.deliver();
+
+    t.tokenSeq = (t.tokenSeq + 1) >>> 0;
+    const idle = t.rtr.length === 0 && t.backlog === 0 && t.fcc === 0 && t.safe === t.seq;
+    this.ringLooksIdle = idle;
+    if (this.leader && idle && !this.wakeRequested && this.backlog === 0) {
+      t.flags |= TokenFlag.IDLE;
+      this.heldToken = t;
+      this.out.push({ kind: 'setTimer', timer: 'tokenHold', ms: this.opts.idleHoldMs });
+      return;
+    }
+    this.wakeRequested = false;
+    t.flags &= ~TokenFlag.IDLE;
+    this.forward(t);
+  }
+
+  /** Sends new packets and updates the token's aru, retransmit list and flow control. */
+  private visit(t: Token, retransmitted: number): void {
+    const sent = this.sendNewPackets(t);
+    if (this.leader) {
+      t.aru = this.myAru;
+      t.aruSetter = NO_SETTER;
+    } else if (this.myAru < t.aru) {
+      t.aru = this.myAru;
+      t.aruSetter = this.id.myId;
+    }
+    this.requestMissing(t);
+    const mine = sent + retransmitted;
+    t.fcc = Math.max(0, t.fcc - this.myLastSent) + mine;
+    this.myLastSent = mine;
+    const backlog = this.backlog;
+    t.backlog = Math.max(0, t.backlog - this.myLastBacklog) + backlog;
+    this.myLastBacklog = backlog;
+  }
+
+  private releaseHeldToken(): void {
+    const t = this.heldToken!;
+    this.heldToken = null;
+    this.out.push({ kind: 'cancelTimer', timer: 'tokenHold' });
+    this.visit(t, 0);
+    this.deliver();
+    t.flags &= ~TokenFlag.IDLE;
+    this.forward(t);
+  }
+
+  private forward(t: Token): void {
+    const buf = encodeToken(this.stamp, t);
+    this.unconfirmedToken = buf;
+    this.unconfirmedSeq = t.seq;
+    this.out.push({ kind: 'send', to: this.successor, data: buf });
+    this.out.push({ kind: 'setTimer', timer: 'tokenRetransmit', ms: this.opts.tokenRetransmitMs });
+  }
+
+  private confirmToken(): void {
+    if (!this.unconfirmedToken) return;
+    this.unconfirmedToken = null;
+    this.out.push({ kind: 'cancelTimer', timer: 'tokenRetransmit' });
+  }
+
+  private answerRetransmitRequests(t: Token): number {
+    if (t.rtr.length === 0) return 0;
+    let answered = 0;
+    const keep: number[] = [];
+    for (const s of t.rtr) {
+      // At or below the discard line every member has it: a stale request, dropped.
+      if (s <= this.discarded || s > t.seq) continue;
+      const st = this.slots[s & this.mask];
+      if (st !== undefined) {
+        this.out.push({ kind: 'mcast', data: st.buf });
+        this.counters.retransmitsSent++;
+        answered++;
+      } else {
+        keep.push(s);
+      }
+    }
+    t.rtr = keep;
+    return answered;
+  }
+
+  private requestMissing(t: Token): void {
+    const max = this.opts.maxRetransmitRequests;
+    if (this.myAru >= t.seq || t.rtr.length >= max) return;
+    const already = t.rtr.length > 0 ? new Set(t.rtr) : null;
+    const last = Math.min(t.seq, this.discarded + this.mask);
+    for (let s = this.myAru + 1; s <= last && t.rtr.length < max; s++) {
+      if (this.slots[s & this.mask] === undefined && !(already && already.has(s))) t.rtr.push(s);
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // Sending
+
+  private sendNewPackets(t: Token): number {
+    if (this.backlog === 0) return 0;
+    const othersLastRotation = Math.max(0, t.fcc - this.myLastSent);
+    let allowed = Math.min(this.opts.personalWindow, this.opts.window - othersLastRotation);
+    allowed = Math.min(allowed, t.safe + this.opts.maxOutstanding - t.seq);
+    let n = 0;
+    while (n < allowed && this.backlog > 0) {
+      const seq = t.seq + 1;
+      const buf = this.buildPacket(seq);
+      t.seq = seq;
+      if (seq > this.highSeq) this.highSeq = seq;
+      const pkt = decodeData(buf) as DataPacket; // our own bytes: cannot fail
+      this.store(seq, buf, pkt);
+      this.out.push({ kind: 'mcast', data: buf });
+      this.counters.packetsSent++;
+      n++;
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    return n;
+  }
+
+  /** Packs queued messages (fragmenting the one that does not fit) into one data packet. */
+  private buildPacket(seq: number): Buffer {
+    const budget = this.opts.payloadBudget;
+    let used = 0;
+    let count = 0;
+    let flags = 0;
+    while (this.pendingHead < this.pending.length) {
+      const m = this.pending[this.pendingHead];
+      const first = m.offset === 0;
+      const overhead = ITEM_HEADER_SIZE + (first ? m.groupBytes : 0);
+      const remaining = m.payload.length - m.offset;
+      const space = budget - used - overhead;
+      let chunk = remaining;
+      if (space < remaining) {
+        if (count > 0 && space < MIN_FRAGMENT) break;
+        chunk = space;
+      }
+      this.itemMsg[count] = m;
+      this.itemFlags[count] = (first ? ItemFlag.FIRST : 0) | (chunk === remaining ? ItemFlag.LAST : 0);
+      this.itemStart[count] = m.offset;
+      this.itemLen[count] = chunk;
+      count++;
+      used += overhead + chunk;
+      if (m.service === Service.SAFE) flags |= DataFlag.HAS_SAFE;
+      m.offset += chunk;
+      if (chunk < remaining) break; // packet full
+      this.pendingHead++;
+      if (budget - used < ITEM_HEADER_SIZE + 1 || count === 0xffff) break;
+    }
+    const buf = beginData(DATA_BODY_OFFSET + used, this.stamp, seq, count, flags);
+    let off = DATA_BODY_OFFSET;
+    for (let i = 0; i < count; i++) {
+      const m = this.itemMsg[i];
+      const f = this.itemFlags[i];
+      off = writeItem(
+        buf, off, f, m.service, this.id.myId, m.counter, m.payload.length,
+        f & ItemFlag.FIRST ? m.groups : null, m.payload, this.itemStart[i], this.itemLen[i],
+      );
+      this.itemMsg[i] = undefined as unknown as Pending; // drop the reference for GC
+    }
+    return buf;
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // Receiving, delivery, garbage collection
+
+  private store(seq: number, buf: Buffer, pkt: DataPacket): void {
+    this.slots[seq & this.mask] = { buf, pkt };
+    if (seq > this.highSeq) this.highSeq = seq;
+    while (this.slots[(this.myAru + 1) & this.mask] !== undefined && this.myAru + 1 - this.discarded <= this.mask) {
+      this.myAru++;
+    }
+  }
+
+  private deliver(): void {
+    while (this.delivered < this.myAru) {
+      const seq = this.delivered + 1;
+      const st = this.slots[seq & this.mask]!;
+      if (st.pkt.flags & DataFlag.HAS_SAFE && seq > this.safeLine) return;
+      for (const item of st.pkt.items) this.deliverItem(item, seq);
+      this.delivered = seq;
+    }
+  }
+
+  private deliverItem(item: DataItem, seq: number): void {
+    const whole = ItemFlag.FIRST | ItemFlag.LAST;
+    if ((item.flags & whole) === whole) {
+      this.emit({ origin: item.origin, counter: item.counter, service: item.service, groups: item.groups, payload: item.chunk, seq });
+      return;
+    }
+    if (item.flags & ItemFlag.FIRST) {
+      const buf = Buffer.allocUnsafe(item.totalLen);
+      item.chunk.copy(buf, 0);
+      this.partials.set(item.origin, { counter: item.counter, service: item.service, groups: item.groups, buf, filled: item.chunk.length });
+      return;
+    }
+    const p = this.partials.get(item.origin);
+    if (!p || p.counter !== item.counter || p.filled + item.chunk.length > p.buf.length) {
+      this.counters.orphanFragments++;
+      return;
+    }
+    item.chunk.copy(p.buf, p.filled);
+    p.filled += item.chunk.length;
+    if (item.flags & ItemFlag.LAST) {
+      this.partials.delete(item.origin);
+      if (p.filled !== p.buf.length) {
+        this.counters.orphanFragments++;
+        return;
+      }
+      this.emit({ origin: item.origin, counter: p.counter, service: p.service, groups: p.groups, payload: p.buf, seq });
+    }
+  }
+
+  private emit(msg: DeliveredMessage): void {
+    this.counters.messagesDelivered++;
+    this.out.push({ kind: 'deliver', msg });
+  }
+
+  private discard(): void {
+    const line = Math.min(this.safeLine, this.delivered);
+    for (let s = this.discarded + 1; s <= line; s++) this.slots[s & this.mask] = undefined;
+    if (line > this.discarded) this.discarded = line;
+  }
+
+  private countStored(): number {
+    let n = 0;
+    for (let s = this.discarded + 1; s <= this.highSeq; s++) if (this.slots[s & this.mask] !== undefined) n++;
+    return n;
+  }
+}

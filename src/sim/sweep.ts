@@ -1,0 +1,41 @@
+// Parameters of a seed sweep: each seed picks its own ring size, faults, services and sizes,
+// so that N seeds cover the space (3–7 daemons, 0–20% loss, duplication, reordering,
+// every service type, 1 byte to 1 MiB).
+import { SERVICE_NAMES } from '../core/service';
+import { Rng } from './rng';
+import type { SimOptions } from './simulator';
+
+export function sweepOptions(seed: number): Partial<SimOptions> {
+  const r = new Rng(seed ^ 0x5eed5eed);
+  const daemons = r.int(3, 7);
+  const loss = r.pick([0, 0, 0.01, 0.05, 0.1, 0.2]) * (0.5 + r.next() / 2);
+  const dup = r.pick([0, 0, 0.02, 0.1]);
+  const reorder = r.pick([0, 0.1, 0.3]);
+  const service = r.chance(0.4) ? 'mixed' : r.pick(SERVICE_NAMES);
+  // Mostly small messages; some seeds carry large ones, fewer of them.
+  const kind = r.int(0, 9);
+  let size: string;
+  let messages: number;
+  if (kind <= 5) {
+    size = r.pick(['1', '1-100', '1-1500', '100-4000']);
+    messages = r.int(100, 600);
+  } else if (kind <= 8) {
+    size = r.pick(['1000-20000', '1-65536']);
+    messages = r.int(30, 120);
+  } else {
+    size = r.pick(['1048576', '1-1048576', '500000-1048576']);
+    messages = r.int(2, 6);
+  }
+  return {
+    seed,
+    daemons,
+    loss: Math.round(loss * 1000) / 1000,
+    dup,
+    reorder,
+    service,
+    size,
+    messages,
+    rate: r.pick([1, 5, 20, 100]),
+    groups: r.int(1, 6),
+  };
+}
