@@ -19,6 +19,7 @@ interface DaemonFlags {
   groups: string;
   expect?: number;
   inFlight: number;
+  incarnation?: number;
 }
 
 export function registerDaemon(program: Command): void {
@@ -34,11 +35,12 @@ export function registerDaemon(program: Command): void {
     .option('--groups <list>', 'test traffic: comma-separated groups', 'test')
     .option('--expect <n>', 'test traffic: report when this many messages (all senders) are delivered', numberOption('--expect', true))
     .option('--in-flight <n>', 'test traffic: own undelivered messages at most', numberOption('--in-flight', true), 2000)
+    .option('--incarnation <n>', 'this life of the daemon (default: from the clock); logs name lives other than 1 "name@n"', numberOption('--incarnation', true))
     .action(async (flags: DaemonFlags) => {
       const config = loadConfig(flags.config);
       const host = findLocalHost(config, flags.name);
       if (!isServiceName(flags.service)) throw new UsageError(`--service must be a service type name, not "${flags.service}"`);
-      const daemon = new Daemon(config, host);
+      const daemon = new Daemon(config, host, flags.incarnation !== undefined ? { incarnation: flags.incarnation } : {});
       const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${host.name}: ${line}\n`);
 
       let logStream: fs.WriteStream | undefined;
@@ -46,15 +48,22 @@ export function registerDaemon(program: Command): void {
         logStream = fs.createWriteStream(flags.log);
         const write = (e: LogEntry) => logStream!.write(formatEntry(e) + '\n');
         daemon.on('configuration', (c) => write({ t: 'conf', kind: c.kind, ring: c.ring, members: c.members }));
-        daemon.on('submitted', (n, svc) => write({ t: 'sent', id: `${host.name}#${n}`, svc: serviceName(svc) ?? 'AGREED' }));
+        const me = daemon.memberName(host.id, daemon.incarnation);
+        daemon.on('submitted', (n, svc) => write({ t: 'sent', id: `${me}#${n}`, svc: serviceName(svc) ?? 'AGREED' }));
         daemon.on('deliver', (m) =>
-          write({ t: 'msg', id: `${daemon.nameOf(m.origin)}#${m.counter}`, svc: serviceName(m.service) ?? 'AGREED', groups: m.groups, len: m.payload.length }),
+          write({
+            t: 'msg',
+            id: `${daemon.memberName(m.origin, m.originIncarnation)}#${m.counter}`,
+            svc: serviceName(m.service) ?? 'AGREED',
+            groups: m.groups,
+            len: m.payload.length,
+          }),
         );
       }
-      daemon.on('configuration', (c) => say(`${c.kind} configuration ${c.ring} installed: ${c.members.join(' ')}`));
+      daemon.on('configuration', (c) => say(`${c.kind} configuration ${c.ring}: ${c.members.join(' ')}`));
 
       await daemon.start();
-      say(`listening on ${host.daemonAddrs[0]}:${host.port} (udp), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}`);
+      say(`listening on ${host.daemonAddrs[0]}:${host.port} (udp), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}, incarnation ${daemon.incarnation}`);
 
       if (flags.generate !== undefined) {
         const gen = new TrafficGenerator(
@@ -67,9 +76,18 @@ export function registerDaemon(program: Command): void {
             expect: flags.expect ?? flags.generate,
             inFlight: flags.inFlight,
           },
-          (report) => process.stdout.write(JSON.stringify({ ...report, counters: daemon.counters }) + '\n'),
+          (report) => process.stdout.write(JSON.stringify({ ...report, counters: daemon.membership.ringCore?.counters }) + '\n'),
         );
-        gen.start();
+        // Test traffic starts once every configured daemon is in the ring, so all see all of it.
+        let started = false;
+        const startWhenComplete = (c: { kind: string; members: string[] }) => {
+          if (!started && c.kind === 'regular' && c.members.length === config.hosts.length) {
+            started = true;
+            gen.start();
+          }
+        };
+        if (daemon.configuration) startWhenComplete(daemon.configuration);
+        daemon.on('configuration', startWhenComplete);
       }
 
       await new Promise<void>((resolve) => {

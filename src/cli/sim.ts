@@ -19,6 +19,11 @@ interface SimFlags {
   jitter: number;
   rate: number;
   groups: number;
+  crashes: number;
+  restarts: number;
+  partitions: number;
+  asymmetric: number;
+  faults?: string;
   window?: number;
   personalWindow?: number;
   payloadBudget?: number;
@@ -44,6 +49,11 @@ export function registerSim(program: Command): void {
     .option('--jitter <ms>', 'uniform extra delay', numberOption('--jitter'), d.jitterMs)
     .option('--rate <n>', 'messages submitted per simulated ms', numberOption('--rate'), d.rate)
     .option('--groups <n>', 'distinct groups messages go to', numberOption('--groups', true), d.groups)
+    .option('--crashes <n>', 'daemons killed (kill -9) during the run', numberOption('--crashes', true), d.crashes)
+    .option('--restarts <n>', 'of the crashed daemons, how many restart (new incarnation)', numberOption('--restarts', true), d.restarts)
+    .option('--partitions <n>', 'network partitions during the run (may overlap), each healed later', numberOption('--partitions', true), d.partitions)
+    .option('--asymmetric <n>', 'links that turn lossy in one direction for a while', numberOption('--asymmetric', true), d.asymmetric)
+    .option('--faults <spec>', 'all four at once: "crashes=2,restarts=1,partitions=2,asymmetric=1"')
     .option('--window <n>', 'flow control: packets per rotation', numberOption('--window', true))
     .option('--personal-window <n>', 'flow control: packets per daemon per visit', numberOption('--personal-window', true))
     .option('--payload-budget <bytes>', 'packed bytes per data packet', numberOption('--payload-budget', true))
@@ -71,6 +81,14 @@ function toSimOptions(f: SimFlags): Partial<SimOptions> {
   if (f.service !== 'mixed' && !isServiceName(f.service)) {
     throw new UsageError(`--service must be UNRELIABLE, RELIABLE, FIFO, CAUSAL, AGREED, SAFE or mixed, not "${f.service}"`);
   }
+  const faults = { crashes: f.crashes, restarts: f.restarts, partitions: f.partitions, asymmetric: f.asymmetric };
+  if (f.faults !== undefined) {
+    for (const part of f.faults.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const m = /^(crashes|restarts|partitions|asymmetric)=(\d+)$/.exec(part);
+      if (!m) throw new UsageError(`--faults takes name=count pairs (crashes, restarts, partitions, asymmetric), not "${part}"`);
+      faults[m[1] as keyof typeof faults] = Number(m[2]);
+    }
+  }
   const ring: SimOptions['ring'] = {};
   if (f.window !== undefined) ring.window = f.window;
   if (f.personalWindow !== undefined) ring.personalWindow = f.personalWindow;
@@ -88,6 +106,7 @@ function toSimOptions(f: SimFlags): Partial<SimOptions> {
     jitterMs: f.jitter,
     rate: f.rate,
     groups: f.groups,
+    ...faults,
     ring,
     ...(f.logDir ? { logDir: f.logDir } : {}),
   };
@@ -97,6 +116,7 @@ function printSummary(s: SimSummary): void {
   const lines = [
     `seed ${s.seed}: ${s.daemons} daemons, ${s.messagesSent} messages sent, simulated ${s.simTimeMs} ms, ${s.tokenRotations} token rotations`,
     `delivered: ${Object.entries(s.deliveredPerDaemon).map(([d, n]) => `${d}=${n}`).join(' ')}`,
+    `configurations installed: ${s.configurations}${s.faults.length ? `; faults: ${s.faults.join('; ')}` : ''}`,
     `network: ${s.packets.sent} datagrams, ${s.packets.dropped} lost, ${s.packets.duplicated} duplicated, ${s.packets.reordered} reordered; ` +
       `${s.retransmissions} retransmissions, ${s.tokenRetransmits} token retransmits`,
     ...s.invariants.map((r) => `invariant ${r.invariant} ${r.name}: ${r.ok ? 'ok' : `VIOLATED: ${r.violation}`}`),

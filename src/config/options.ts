@@ -35,11 +35,23 @@ export interface OptionSpec {
 /** Spread's NUMBER token is at most 9 digits. */
 const SPREAD_NUMBER_MAX = 999_999_999;
 
+/**
+ * ringcast's defaults, chosen to meet its targets (a dead daemon noticed and a new ring installed
+ * well within 1.5 s, partitions merged within 1 s) while a busy daemon never misses the token.
+ * Spread 5.0.1's LAN values are Token 1250, Hurry 500, Alive 250, Join 250, Rep 625, Seg 500,
+ * Gather 1250, Form 1250, Lookup 30000; WAN 5000/1500/250/250/1250/500/2500/2500/45000.
+ * What each means here: Token = no token for this long is a failure; Hurry = the token (and the
+ * commit token) is resent this often until it is seen to arrive; Alive = a ring's
+ * representative probes for other rings this often (merges); Join = join messages are repeated
+ * this often while gathering; Gather = daemons silent this long while gathering are declared
+ * failed; Form = a ring formation that has not completed in this long starts over.
+ * Rep, Seg and Lookup are accepted for compatibility and not used.
+ */
 export const LAN_TIMEOUTS: Readonly<Timeouts> = {
-  token: 1250, hurry: 500, alive: 250, join: 250, rep: 625, seg: 500, gather: 1250, form: 1250, lookup: 30000,
+  token: 500, hurry: 20, alive: 150, join: 30, rep: 625, seg: 500, gather: 200, form: 400, lookup: 30000,
 };
 export const WAN_TIMEOUTS: Readonly<Timeouts> = {
-  token: 5000, hurry: 1500, alive: 250, join: 250, rep: 1250, seg: 500, gather: 2500, form: 2500, lookup: 45000,
+  token: 2000, hurry: 80, alive: 600, join: 120, rep: 1250, seg: 500, gather: 800, form: 1600, lookup: 45000,
 };
 
 /** ringcast's own defaults. 1400 bytes of payload leaves room for IP, UDP and ringcast

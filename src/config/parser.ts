@@ -105,6 +105,8 @@ class Parser {
         segments.push(this.parseSegment());
       } else if (token.kind === 'word' && OPTION_SPECS.has(token.text)) {
         options.push(this.parseOption());
+      } else if (token.kind === ';') {
+        this.next(); // `Window = 160;` is a harmless habit
       } else {
         this.failTopLevel(token);
       }
@@ -291,7 +293,9 @@ class Parser {
     const text = token.kind === 'word' || token.kind === 'string' ? token.text : undefined;
     const bad = (expected: string): never =>
       this.fail(token, `expected ${expected} for ${spec.name}, found ${describeToken(token)}`, `e.g. ${spec.example}`);
-    if (text === undefined) return bad('a value');
+    // A keyword here means the value was left out, not that it is the value.
+    const isKeyword = token.kind === 'word' && (OPTION_SPECS.has(token.text) || token.text === SEGMENT_KEYWORD);
+    if (text === undefined || isKeyword) return bad('a value');
 
     switch (spec.kind) {
       case 'number':

@@ -68,14 +68,15 @@ class Resolver {
     };
   }
 
-  /** ActiveIPVersion if set, else the family of the first daemon's address (Spread). */
+  /** ActiveIPVersion if set, else the family of the first daemon's address (Spread). When
+   *  that daemon is just `localhost`, the first segment address decides, else IPv4. */
   private activeFamily(): IpFamily {
     const explicit = this.settings.values.activeIpVersion;
     if (explicit) return explicit;
     const first = this.ast.segments.flatMap((segment) => segment.daemons)[0];
-    if (first?.address) return first.address.value.family;
-    if (first?.name) return parseIp(first.name.value)?.family ?? 'IPv4';
-    return 'IPv4';
+    const literal = first?.address?.value ?? (first?.name && parseIp(first.name.value));
+    if (literal) return literal.family;
+    return this.ast.segments.flatMap((segment) => segment.addresses)[0]?.value.family ?? 'IPv4';
   }
 
   private resolveSegment(ast: SegmentAst, index: number, family: IpFamily, unicastOption: boolean): Segment {

@@ -1,11 +1,11 @@
 // The driver around the pure core: owns the socket, the timers and the clock, feeds the core
-// its inputs and carries out its outputs. Membership is static for now (every host of the
-// configuration, all up); the membership protocol replaces `startStaticRing`.
+// (membership + ordering) its inputs and carries out its outputs.
 import { EventEmitter } from 'node:events';
-import { RingCore } from '../core/ring/ring';
-import type { DeliveredMessage, RingInput, RingOptions, RingOutput, RingTimer } from '../core/ring/types';
+import { MembershipCore } from '../core/membership/membership';
+import type { ConfigurationChange, CoreInput, CoreOutput, CoreTimer, MembershipTimeouts } from '../core/membership/types';
+import type { DeliveredMessage, RingOptions } from '../core/ring/types';
 import type { ServiceCode } from '../core/service';
-import type { HostEntry, SpreadConfig } from '../config/types';
+import type { HostEntry, SpreadConfig, Timeouts } from '../config/types';
 import type { Transport } from '../link/transport';
 import { UdpTransport, type UdpPeer } from '../link/udp';
 
@@ -13,7 +13,9 @@ export interface Configuration {
   kind: 'regular' | 'transitional';
   /** Printable ring id, "<ring seq>.<representative's name>". */
   ring: string;
+  /** Member names; a daemon's later lives are "name@incarnation" (see memberName). */
   members: string[];
+  change: ConfigurationChange;
 }
 
 export interface DaemonEvents {
@@ -22,27 +24,78 @@ export interface DaemonEvents {
   submitted: [counter: number, service: number];
 }
 
+export interface DaemonOptions {
+  ring?: Partial<RingOptions>;
+  /** This life's incarnation (default: tenths of a second since 2024, so a restart has a larger one). */
+  incarnation?: number;
+}
+
+/** Spread's timeout options, as ringcast uses them (see config/options.ts). */
+export function membershipTimeouts(t: Timeouts): MembershipTimeouts {
+  return {
+    tokenLossMs: t.token,
+    tokenLossConfirmMs: Math.max(1, Math.min(20, Math.floor(t.token / 10))),
+    joinMs: t.join,
+    consensusMs: t.gather,
+    formMs: t.form,
+    commitRetransmitMs: t.hurry,
+    probeMs: t.alive,
+  };
+}
+
+const EPOCH_2024 = Date.UTC(2024, 0, 1);
+
 export class Daemon extends EventEmitter<DaemonEvents> {
   readonly host: HostEntry;
-  private core!: RingCore;
+  readonly incarnation: number;
+  private readonly core: MembershipCore;
   private transport!: Transport;
-  private readonly timers = new Map<RingTimer, NodeJS.Timeout>();
+  private readonly timers = new Map<CoreTimer, NodeJS.Timeout>();
   private readonly names = new Map<number, string>();
+  private regular: Configuration | null = null;
   private stopped = false;
 
   constructor(
     readonly config: SpreadConfig,
     host: HostEntry,
-    private readonly ringOptions: Partial<RingOptions> = {},
+    options: DaemonOptions = {},
   ) {
     super();
     this.host = host;
     for (const h of config.hosts) this.names.set(h.id, h.name);
+    this.incarnation = options.incarnation ?? Math.floor((Date.now() - EPOCH_2024) / 100);
+    const o = config.options;
+    this.core = new MembershipCore(
+      {
+        myId: host.id,
+        incarnation: this.incarnation,
+        universe: config.hosts.map((h) => h.id),
+        configHash: config.configHash,
+        ringSeqFloor: Date.now(),
+      },
+      {
+        ring: {
+          window: o.window,
+          personalWindow: o.personalWindow,
+          payloadBudget: o.payloadBudget,
+          maxMessageSize: o.maxMessageSize,
+          tokenRetransmitMs: o.timeouts.hurry,
+          ...(options.ring ?? {}),
+        },
+        timeouts: membershipTimeouts(o.timeouts),
+      },
+    );
   }
 
   /** The name of a daemon id as the configuration spells it. */
   nameOf(id: number): string {
     return this.names.get(id) ?? `#${id}`;
+  }
+
+  /** A daemon's name in logs: its configured name, with "@incarnation" after a restart (incarnation ≠ 1). */
+  memberName(id: number, incarnation: number): string {
+    const n = this.nameOf(id);
+    return incarnation === 1 ? n : `${n}@${incarnation}`;
   }
 
   async start(transport?: Transport): Promise<void> {
@@ -52,24 +105,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
     this.transport = transport;
     transport.onMessage((data) => this.feed({ kind: 'packet', data }));
-    this.startStaticRing();
-  }
-
-  private startStaticRing(): void {
-    const members = this.config.hosts.map((h) => h.id);
-    const o = this.config.options;
-    this.core = new RingCore(
-      {
-        myId: this.host.id,
-        members,
-        ringSeq: 1,
-        ringRep: members[0],
-        configHash: this.config.configHash,
-        incarnation: 1,
-      },
-      { window: o.window, personalWindow: o.personalWindow, payloadBudget: o.payloadBudget, maxMessageSize: o.maxMessageSize, ...this.ringOptions },
-    );
-    this.emit('configuration', { kind: 'regular', ring: `1.${this.nameOf(members[0])}`, members: members.map((m) => this.nameOf(m)) });
     this.feed({ kind: 'start' });
   }
 
@@ -78,16 +113,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.feed({ kind: 'submit', service, groups, payload });
   }
 
-  get counters(): RingCore['counters'] {
-    return this.core.counters;
+  /** The regular configuration installed last, if any. */
+  get configuration(): Configuration | null {
+    return this.regular;
   }
 
-  get progress(): RingCore['progress'] {
-    return this.core.progress;
-  }
-
-  get backlog(): number {
-    return this.core.backlog;
+  get membership(): MembershipCore {
+    return this.core;
   }
 
   async stop(): Promise<void> {
@@ -98,16 +130,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await this.transport?.close();
   }
 
-  private feed(input: RingInput): void {
+  private feed(input: CoreInput): void {
     if (this.stopped) return;
     this.carryOut(this.core.step(input));
   }
 
-  private carryOut(outs: RingOutput[]): void {
+  private carryOut(outs: CoreOutput[]): void {
     for (const o of outs) {
       switch (o.kind) {
         case 'mcast':
-          for (const h of this.config.hosts) if (h.id !== this.host.id) this.transport.send(h.id, o.data);
+          for (const to of o.to) this.transport.send(to, o.data);
           break;
         case 'send':
           this.transport.send(o.to, o.data);
@@ -118,10 +150,22 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         case 'submitted':
           this.emit('submitted', o.counter, o.service);
           break;
+        case 'configuration': {
+          const c = o.conf;
+          const conf: Configuration = {
+            kind: c.kind,
+            ring: `${c.ringSeq}.${this.nameOf(c.ringRep)}`,
+            members: c.members.map((m, i) => this.memberName(m, c.incarnations[i])),
+            change: c,
+          };
+          if (c.kind === 'regular') this.regular = conf;
+          this.emit('configuration', conf);
+          break;
+        }
         case 'setTimer': {
-          const old = this.timers.get(o.timer);
-          if (old) clearTimeout(old);
           const timer = o.timer;
+          const old = this.timers.get(timer);
+          if (old) clearTimeout(old);
           this.timers.set(
             timer,
             setTimeout(() => {

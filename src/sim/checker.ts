@@ -12,14 +12,18 @@
 //   that conf member lists and the sender part of message ids use. For a daemon both are the
 //   daemon name; for a client the member name is its private group ("#name#daemon"). It is
 //   `memberNames[log]` if given, else the sender part of the log's 'sent' ids, else the one
-//   member "#<log>#…" of its conf lines, else the log name.
+//   member "#<log>#…" of its conf lines, else the log name. Several logs may share a member
+//   name: the incarnations of a restarted daemon (the simulator writes "d3@2.jsonl", sender
+//   "d3@2", memberNames d3@2 → d3). A member name in a configuration then means the
+//   incarnation(s) that installed that configuration.
 // - Client logs (member names starting with '#', or mode 'client'): a client delivers only
 //   the messages of the groups it is in, so a missing delivery of m at client q counts only
 //   when m is "expected at q": one of m's groups is q's private group or a (non-private) group
 //   q delivered something in. For daemon logs every message is expected everywhere. Each log
 //   is assumed to hold one stream of configurations (a daemon, or a client in one group).
 // - A message's service is the one on its 'sent' line, else on its first delivery.
-// - Ids are unique per run: a restarted process must not reuse ids (or ring ids).
+// - Ids are unique per run: a restarted process continues its counter in the same log, or
+//   starts a new log under a new sender name. Ring ids never repeat within one log.
 // - Checks that need "everyone eventually delivers" (5, 8, 9, 10) assume the logs end after
 //   the run went quiet.
 // Each invariant stops at its first violation; the report names it with processes, lines
@@ -179,8 +183,12 @@ class Model {
   readonly byName = new Map<string, Proc>();
   /** Member name or sender name → process. */
   readonly byMember = new Map<string, Proc>();
+  /** Member name → every log with that member name (several: incarnations of a restarted daemon). */
+  private readonly logsOfMember = new Map<string, Proc[]>();
   // messages, by interned index
-  readonly gid = new Map<string, number>();
+  /** Ids that are not "<sender>#<small n>", or collide with one that is. */
+  private readonly gid = new Map<string, number>();
+  private readonly bySender = new Map<string, number[]>();
   readonly ids: string[] = [];
   readonly sender: string[] = [];
   readonly n: number[] = [];
@@ -194,15 +202,29 @@ class Model {
   private posFor = -1;
   private stampBuf: Int32Array | undefined;
   private stampN = 0;
-  /** seen[g] === process index + 1: that process already delivered g (while building). */
-  private readonly seen: number[] = [];
 
   constructor(logs: ReadonlyMap<string, readonly LogEntry[]>, opts: CheckOptions) {
     const crashed = new Set(opts.crashed ?? []);
     const given = opts.memberNames;
     const givenName = (log: string): string | undefined =>
-      given === undefined ? undefined : given instanceof Map ? given.get(log) : (given as Record<string, string>)[log];
+      given === undefined
+        ? undefined
+        : given instanceof Map
+          ? given.get(log)
+          : Object.prototype.hasOwnProperty.call(given, log)
+            ? (given as Record<string, string>)[log]
+            : undefined;
     for (const [name, entries] of logs) this.procs.push(this.build(name, entries, crashed.has(name)));
+    // repeated deliveries
+    const seen = new Int32Array(this.ids.length);
+    for (const p of this.procs) {
+      const stamp = p.idx + 1;
+      for (let i = 0; i < p.nDel; i++) {
+        const g = p.dId[i];
+        if (seen[g] === stamp) p.dDup[i] = 1;
+        else seen[g] = stamp;
+      }
+    }
     // member names
     for (const p of this.procs) {
       const g = givenName(p.name);
@@ -219,6 +241,11 @@ class Model {
       this.byName.set(p.name, p);
       this.allMembers.push(p.member);
     }
+    for (const p of this.procs) {
+      const l = this.logsOfMember.get(p.member);
+      if (l) l.push(p);
+      else this.logsOfMember.set(p.member, [p]);
+    }
     for (const p of this.procs) for (const a of p.aliases) if (!this.byMember.has(a)) this.byMember.set(a, p);
     // implicit configuration: every process
     for (const p of this.procs) p.segs[0].members = this.allMembers;
@@ -227,18 +254,74 @@ class Model {
     if (mode === 'client') this.clientMode = true;
     else if (mode === 'auto')
       this.clientMode = this.procs.some((p) => p.member.startsWith('#') || p.confs.some((c) => c.members.some((m) => m.startsWith('#'))));
-    for (const p of this.procs) p.client = this.clientMode;
+    if (this.clientMode) {
+      for (const p of this.procs) {
+        p.client = true;
+        let prev: string[] | undefined;
+        for (const e of logs.get(p.name) ?? []) {
+          if (e.t !== 'msg' || e.groups === prev) continue;
+          prev = e.groups;
+          for (const gr of e.groups) if (!gr.startsWith('#')) p.groups.add(gr);
+        }
+      }
+    }
+  }
+
+  /** The n of "<sender>#<n>" when it is a plain decimal below 1e8, else −1. */
+  private static smallN(id: string, at: number): number {
+    if (at <= 0 || at >= id.length - 1 || id.length - at > 9) return -1;
+    let n = 0;
+    for (let k = at + 1; k < id.length; k++) {
+      const d = id.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) return -1;
+      n = n * 10 + d;
+    }
+    return n;
+  }
+
+  /** Message index of an id, or undefined. Ids go through sender → n → index (cheaper than one big string map). */
+  find(id: string): number | undefined {
+    const at = id.lastIndexOf('#');
+    const n = Model.smallN(id, at);
+    if (n >= 0) {
+      const g = this.bySender.get(id.slice(0, at))?.[n];
+      if (g !== undefined && this.ids[g] === id) return g;
+    }
+    return this.gid.get(id);
   }
 
   private intern(id: string): number {
-    let g = this.gid.get(id);
-    if (g !== undefined) return g;
+    const at = id.lastIndexOf('#');
+    const n = Model.smallN(id, at);
+    let byN: number[] | undefined;
+    let snd = '';
+    if (n >= 0) {
+      snd = id.slice(0, at);
+      byN = this.bySender.get(snd);
+      if (byN === undefined) this.bySender.set(snd, (byN = []));
+      const g = byN[n];
+      if (g !== undefined) {
+        if (this.ids[g] === id) return g;
+        byN = undefined; // "x#01" after "x#1": a different id with the same number
+      }
+    }
+    let g: number | undefined;
+    if (byN === undefined) {
+      g = this.gid.get(id);
+      if (g !== undefined) return g;
+    }
     g = this.ids.length;
-    this.gid.set(id, g);
+    if (byN !== undefined) byN[n] = g;
+    else this.gid.set(id, g);
     this.ids.push(id);
-    const pm = parseMessageId(id);
-    this.sender.push(pm ? pm.sender : '');
-    this.n.push(pm ? pm.n : -1);
+    if (n >= 0) {
+      this.sender.push(snd);
+      this.n.push(n);
+    } else {
+      const pm = parseMessageId(id);
+      this.sender.push(pm ? pm.sender : '');
+      this.n.push(pm ? pm.n : -1);
+    }
     this.svc.push(-1);
     this.sentProc.push(-1);
     this.sentIdx.push(-1);
@@ -287,8 +370,6 @@ class Model {
     let cur = p.segs[0];
     let d = 0;
     let s = 0;
-    const seenStamp = idx + 1;
-    const seen = this.seen;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
       const line = i + 1;
@@ -296,13 +377,10 @@ class Model {
         const g = this.intern(e.id);
         if (this.svc[g] < 0) this.svc[g] = svcCode.get(e.svc) ?? -1;
         if (this.groups[g] === undefined) this.groups[g] = e.groups;
-        for (const gr of e.groups) if (!gr.startsWith('#')) p.groups.add(gr);
         p.dId[d] = g;
         p.dLine[d] = line;
         p.dSeg[d] = p.segs.length - 1;
         p.dTrans[d] = cur.trans.length;
-        if (seen[g] === seenStamp) p.dDup[d] = 1;
-        else seen[g] = seenStamp;
         d++;
       } else if (e.t === 'sent') {
         const g = this.intern(e.id);
@@ -355,11 +433,15 @@ class Model {
     return this.svc[g] === SVC_UNRELIABLE;
   }
 
-  /** Whether q is meant to deliver message g (client logs: by groups). */
+  /**
+   * Whether q is meant to deliver message g. Daemons: always. Clients: when one of g's groups
+   * is q's private group or a group q delivered something in; a message nobody delivered
+   * (groups unknown) is expected at its sender only.
+   */
   expected(q: Proc, g: number): boolean {
     if (!q.client) return true;
     const gs = this.groups[g];
-    if (gs === undefined) return true;
+    if (gs === undefined) return this.sentProc[g] === q.idx || q.aliases.has(this.sender[g]);
     for (const gr of gs) {
       if (gr.startsWith('#')) {
         if (q.aliases.has(gr)) return true;
@@ -368,18 +450,40 @@ class Model {
     return false;
   }
 
-  procsOf(members: readonly string[]): Proc[] {
+  /**
+   * The logs behind a configuration's member names. A name borne by several logs (incarnations)
+   * means the one(s) that installed `ring`; when none did, the crashed ones (exempt from the
+   * checks that ask), else all of them.
+   */
+  procsOf(members: readonly string[], ring?: string): Proc[] {
     const out: Proc[] = [];
     const seen = new Set<Proc>();
-    for (const m of members) {
-      const p = this.byMember.get(m);
-      if (p && !seen.has(p)) {
-        seen.add(p);
-        out.push(p);
+    for (const name of members) {
+      let cands = this.logsOfMember.get(name);
+      if (cands === undefined) {
+        const p = this.byMember.get(name);
+        if (p === undefined) continue;
+        cands = [p];
+      } else if (cands.length > 1 && ring !== undefined) {
+        const inst = cands.filter((p) => p.ringSegs.has(ring));
+        const dead = cands.filter((p) => p.crashed);
+        cands = inst.length > 0 ? inst : dead.length > 0 ? dead : cands;
+      }
+      for (const p of cands) {
+        if (!seen.has(p)) {
+          seen.add(p);
+          out.push(p);
+        }
       }
     }
     return out;
   }
+
+  /** The member name a sender (the part of an id before '#') appears as in configurations. */
+  memberOfSender(sender: string): string {
+    return this.byMember.get(sender)?.member ?? sender;
+  }
+
 }
 
 // ---------------------------------------------------------------------------------------
@@ -554,9 +658,43 @@ function checkTotalOrder(m: Model, services: readonly ServiceName[]): Outcome {
 // ---------------------------------------------------------------------------------------
 // 3 FIFO
 
+/** Whether some conf line of p with from < line < to leaves out member `s`. */
+function confExcludes(p: Proc, from: number, to: number, s: string): boolean {
+  for (let c = firstConfAfter(p, from); c < p.confs.length && p.confs[c].line < to; c++) if (!p.confs[c].members.includes(s)) return true;
+  return false;
+}
+
+/**
+ * A leading gap: p's first message from s is s#n, n > 1, and s#missing (sent, not UNRELIABLE)
+ * never reaches p. Allowed when p and s were together and then apart (a conf of p with s,
+ * later one without s, both before the delivery), when s's log is absent or has no 'sent'
+ * line for it (integrity's business), or when s sent it while p was not in s's configuration
+ * (p joined later).
+ */
+function leadingGapExcused(m: Model, p: Proc, line: number, s: string, missing: number | undefined): boolean {
+  let together = false;
+  for (const c of p.confs) {
+    if (c.line >= line) break;
+    if (c.members.includes(s)) together = true;
+    else if (together) return true;
+  }
+  if (missing === undefined || m.sentProc[missing] < 0) return true;
+  const o = m.procs[m.sentProc[missing]];
+  const si = m.sentIdx[missing];
+  const sl = o.sLine[si];
+  // A message sent before the sender's first configuration waited for it (a daemon gathering
+  // sends nothing): it was sent in that first configuration.
+  const after = firstConfAfter(o, sl);
+  const c = o.confs[after - 1] ?? o.confs[after];
+  const members = c === undefined ? m.allMembers : c.members;
+  // p itself (not an earlier incarnation with its name) was in s's configuration?
+  return !m.procsOf(members, o.segs[o.sSeg[si]].ring).includes(p);
+}
+
 function checkFifo(m: Model): Outcome {
   let checked = 0;
   for (const p of m.procs) {
+    const pos = m.pos(p);
     const last = new Map<string, number>(); // sender → delivery index of the highest n so far
     for (let i = 0; i < p.nDel; i++) {
       if (p.dDup[i]) continue;
@@ -565,14 +703,11 @@ function checkFifo(m: Model): Outcome {
       if (n < 0) continue;
       checked++;
       const s = m.sender[g];
+      const sm = m.memberOfSender(s);
       const li = last.get(s);
-      if (li === undefined) {
-        last.set(s, i); // a leading gap (first delivered n > 1) is not judged here
-        continue;
-      }
-      const lg = p.dId[li];
-      const ln = m.n[lg];
-      if (n < ln) {
+      const lg = li === undefined ? -1 : p.dId[li];
+      const ln = li === undefined ? 0 : m.n[lg];
+      if (li !== undefined && n < ln) {
         return {
           checked,
           fail: new Fail(`${p.name} delivers ${m.ids[g]} (line ${p.dLine[i]}) after ${m.ids[lg]} (line ${p.dLine[li]})`, [
@@ -582,33 +717,45 @@ function checkFifo(m: Model): Outcome {
         };
       }
       if (n > ln + 1) {
+        // the first k in (ln, n) that p never delivers and that is not UNRELIABLE
         let missing: string | undefined;
-        for (let k = ln + 1; k < n; k++) {
+        let missingG: number | undefined;
+        for (let k = ln + 1; k < n && missing === undefined; k++) {
           const id = `${s}#${k}`;
-          const mg = m.gid.get(id);
-          if (mg !== undefined && m.unreliable(mg)) continue;
-          missing = id;
-          break;
-        }
-        if (missing !== undefined) {
-          const from = p.dLine[li];
-          const to = p.dLine[i];
-          let excused = false;
-          for (let c = firstConfAfter(p, from); c < p.confs.length && p.confs[c].line < to; c++) {
-            if (!p.confs[c].members.includes(s)) {
-              excused = true;
-              break;
-            }
-          }
-          if (!excused) {
+          const mg = m.find(id);
+          if (mg !== undefined && pos[mg] > i) {
+            // not missing: delivered later, i.e. out of order
             return {
               checked,
-              fail: new Fail(
-                `${p.name} delivers ${m.ids[lg]} (line ${from}) then ${m.ids[g]} (line ${to}) but not ${missing}, and no configuration change at ${p.name} between them excludes ${s}`,
-                [ev(p, from, m.ids[lg]), ev(p, to, m.ids[g])],
-              ),
+              fail: new Fail(`${p.name} delivers ${m.ids[g]} (line ${p.dLine[i]}) before ${id} (line ${p.dLine[pos[mg]]})`, [
+                ev(p, p.dLine[i], m.ids[g]),
+                ev(p, p.dLine[pos[mg]], id),
+              ]),
             };
           }
+          if (mg !== undefined && (m.unreliable(mg) || !m.expected(p, mg))) continue;
+          missing = id;
+          missingG = mg;
+        }
+        const to = p.dLine[i];
+        if (missing !== undefined && li === undefined && !leadingGapExcused(m, p, to, sm, missingG)) {
+          return {
+            checked,
+            fail: new Fail(
+              `${p.name} delivers ${m.ids[g]} (line ${to}) as its first message from ${s}, but never ${missing}, which ${s} sent (${at(m.procs[m.sentProc[missingG!]], m.procs[m.sentProc[missingG!]].sLine[m.sentIdx[missingG!]])}) while ${p.name} was in its configuration`,
+              [ev(p, to, m.ids[g]), ev(m.procs[m.sentProc[missingG!]], m.procs[m.sentProc[missingG!]].sLine[m.sentIdx[missingG!]], missing)],
+            ),
+          };
+        }
+        if (missing !== undefined && li !== undefined && !confExcludes(p, p.dLine[li], to, sm)) {
+          const from = p.dLine[li];
+          return {
+            checked,
+            fail: new Fail(
+              `${p.name} delivers ${m.ids[lg]} (line ${from}) then ${m.ids[g]} (line ${to}) but not ${missing}, and no configuration change at ${p.name} between them excludes ${sm}`,
+              [ev(p, from, m.ids[lg]), ev(p, to, m.ids[g])],
+            ),
+          };
         }
       }
       last.set(s, i);
@@ -653,6 +800,7 @@ function checkCausal(m: Model): Outcome {
         if (g1 === g2) continue;
         checked++;
         const pj = pos[g1];
+        if (pj >= 0 && pj < j) continue;
         const id1 = m.ids[g1];
         const id2 = m.ids[g2];
         const because = `${x.name} delivered ${id1} (line ${x.dLine[i]}) before sending ${id2} (line ${x.sLine[sIdx]})`;
@@ -818,44 +966,64 @@ function checkVirtualSynchrony(m: Model): Outcome {
 function checkSafeDelivery(m: Model): Outcome {
   let checked = 0;
   interface Req {
+    /** 1-based index in list2. */
+    n: number;
     ring: string;
-    what: string;
     members: string[];
     procs: Set<Proc>;
-    seen: Set<number>;
-    reqs: { g: number; p: Proc; i: number }[];
+    /** Requirements: message, delivering process index, delivery index (parallel arrays). */
+    g: number[];
+    p: number[];
+    i: number[];
   }
   const reqs = new Map<string, Req>();
+  const list2: Req[] = [];
+  /** reqOf[g] = 1 + index of the first Req that holds g (dedupe; a second Req may repeat it). */
+  const reqOf = new Int32Array(m.ids.length);
   for (const p of m.procs) {
-    for (let i = 0; i < p.nDel; i++) {
-      if (p.dDup[i]) continue;
-      const g = p.dId[i];
-      if (m.svc[g] !== SVC_SAFE) continue;
-      const seg = p.segs[p.dSeg[i]];
-      const t = p.dTrans[i];
-      const members = t > 0 ? seg.trans[t - 1].members : seg.members;
-      const key = `${seg.ring}\u0000${t > 0 ? `T${seg.trans[t - 1].ring}` : 'R'}\u0000${members.join('\u0001')}`;
-      let r = reqs.get(key);
-      if (r === undefined) {
-        r = { ring: seg.ring, what: inConf(p, i), members, procs: new Set(m.procsOf(members)), seen: new Set(), reqs: [] };
-        reqs.set(key, r);
+    for (const seg of p.segs) {
+      let r: Req | undefined;
+      let part = -1;
+      for (let i = seg.start; i < seg.end; i++) {
+        if (p.dDup[i]) continue;
+        const g = p.dId[i];
+        if (m.svc[g] !== SVC_SAFE) continue;
+        const t = p.dTrans[i];
+        if (t !== part) {
+          part = t;
+          const members = t > 0 ? seg.trans[t - 1].members : seg.members;
+          const key = `${seg.ring}\u0000${t > 0 ? `T${seg.trans[t - 1].ring}` : 'R'}\u0000${members.join('\u0001')}`;
+          r = reqs.get(key);
+          if (r === undefined) {
+            r = { n: list2.length + 1, ring: seg.ring, members, procs: new Set(m.procsOf(members, seg.ring)), g: [], p: [], i: [] };
+            reqs.set(key, r);
+            list2.push(r);
+          }
+        }
+        const ri = r!.n;
+        if (reqOf[g] === ri) continue;
+        if (reqOf[g] === 0) reqOf[g] = ri;
+        r!.g.push(g);
+        r!.p.push(p.idx);
+        r!.i.push(i);
       }
-      if (r.seen.has(g)) continue;
-      r.seen.add(g);
-      r.reqs.push({ g, p, i });
     }
   }
   for (const q of m.procs) {
     if (q.crashed) continue;
     const pos = m.pos(q);
-    for (const r of reqs.values()) {
+    for (const r of list2) {
       if (!r.procs.has(q)) continue;
-      for (const { g, p, i } of r.reqs) {
+      for (let k = 0; k < r.g.length; k++) {
+        const g = r.g[k];
+        const p = m.procs[r.p[k]];
+        const i = r.i[k];
         if (p === q || !m.expected(q, g)) continue;
         checked++;
         const j = pos[g];
+        if (j >= 0 && q.segs[q.dSeg[j]].ring === r.ring) continue;
         const id = m.ids[g];
-        const head = `SAFE ${id} is delivered by ${p.name} (line ${p.dLine[i]}) in ${r.what} with members ${list(r.members)}, but member ${q.name}`;
+        const head = `SAFE ${id} is delivered by ${p.name} (line ${p.dLine[i]}) in ${inConf(p, i)} with members ${list(r.members)}, but member ${q.name}`;
         if (j < 0) return { checked, fail: new Fail(`${head} never delivers it`, [ev(p, p.dLine[i], id, r.ring)]) };
         if (ringOf(q, j) !== r.ring) {
           return {
@@ -875,10 +1043,31 @@ function checkSafeDelivery(m: Model): Outcome {
 // ---------------------------------------------------------------------------------------
 // 9 reliability
 
-interface MsgSource {
-  p: Proc;
-  line: number;
-  how: 'sends' | 'delivers';
+/** Messages with where each was first seen (sent or delivered), without repeats; compact. */
+class MsgList {
+  readonly g: number[] = [];
+  readonly p: number[] = [];
+  readonly line: number[] = [];
+  readonly sent: boolean[] = [];
+  private readonly st: { mark: (g: number) => void; marked: (g: number) => boolean };
+  constructor(private readonly m: Model) {
+    this.st = m.stamps();
+  }
+  /** Adds g unless it is UNRELIABLE or already there. */
+  add(g: number, p: Proc, line: number, sent: boolean): void {
+    if (this.m.unreliable(g) || this.st.marked(g)) return;
+    this.st.mark(g);
+    this.g.push(g);
+    this.p.push(p.idx);
+    this.line.push(line);
+    this.sent.push(sent);
+  }
+  source(k: number): string {
+    return `${this.m.procs[this.p[k]].name} ${this.sent[k] ? 'sends' : 'delivers'} ${this.m.ids[this.g[k]]} (line ${this.line[k]})`;
+  }
+  event(k: number): EventRef {
+    return ev(this.m.procs[this.p[k]], this.line[k], this.m.ids[this.g[k]]);
+  }
 }
 
 function checkReliability(m: Model, faultFree: boolean): Outcome {
@@ -886,19 +1075,15 @@ function checkReliability(m: Model, faultFree: boolean): Outcome {
   interface Scope {
     what: string;
     members: Proc[];
-    msgs: Map<number, MsgSource>;
+    msgs: MsgList;
   }
   const scopes: Scope[] = [];
-  const add = (sc: Scope, g: number, src: MsgSource) => {
-    if (!m.unreliable(g) && !sc.msgs.has(g)) sc.msgs.set(g, src);
-  };
   if (faultFree) {
-    const sc: Scope = { what: 'the fault-free run', members: m.procs, msgs: new Map() };
-    for (const p of m.procs) {
-      for (let i = 0; i < p.nSent; i++) add(sc, p.sId[i], { p, line: p.sLine[i], how: 'sends' });
-      for (let i = 0; i < p.nDel; i++) add(sc, p.dId[i], { p, line: p.dLine[i], how: 'delivers' });
-    }
-    scopes.push(sc);
+    // one scope: every message sent or delivered, every process a member
+    const msgs = new MsgList(m);
+    for (const p of m.procs) for (let i = 0; i < p.nSent; i++) msgs.add(p.sId[i], p, p.sLine[i], true);
+    for (const p of m.procs) for (let i = 0; i < p.nDel; i++) if (!p.dDup[i]) msgs.add(p.dId[i], p, p.dLine[i], false);
+    scopes.push({ what: 'the fault-free run', members: m.procs, msgs });
   } else {
     // configurations never followed by another one at any process
     const followed = new Map<string, boolean>();
@@ -912,33 +1097,32 @@ function checkReliability(m: Model, faultFree: boolean): Outcome {
     }
     for (const { ring, members } of order) {
       if (followed.get(ring)) continue;
-      const sc: Scope = { what: `configuration ${ring}, which no process leaves`, members: m.procsOf(members), msgs: new Map() };
+      const msgs = new MsgList(m);
       for (const p of m.procs) {
-        const segs = p.ringSegs.get(ring);
-        if (segs === undefined) continue;
-        for (const si of segs) {
+        for (const si of p.ringSegs.get(ring) ?? []) for (let i = 0; i < p.nSent; i++) if (p.sSeg[i] === si) msgs.add(p.sId[i], p, p.sLine[i], true);
+      }
+      for (const p of m.procs) {
+        for (const si of p.ringSegs.get(ring) ?? []) {
           const s = p.segs[si];
-          for (let i = 0; i < p.nSent; i++) if (p.sSeg[i] === si) add(sc, p.sId[i], { p, line: p.sLine[i], how: 'sends' });
-          for (let i = s.start; i < s.end; i++) add(sc, p.dId[i], { p, line: p.dLine[i], how: 'delivers' });
+          for (let i = s.start; i < s.end; i++) if (!p.dDup[i]) msgs.add(p.dId[i], p, p.dLine[i], false);
         }
       }
-      scopes.push(sc);
+      scopes.push({ what: `configuration ${ring}, which no process leaves`, members: m.procsOf(members, ring), msgs });
     }
   }
   for (const sc of scopes) {
+    const { msgs } = sc;
     for (const q of sc.members) {
       if (q.crashed) continue;
       const pos = m.pos(q);
-      for (const [g, src] of sc.msgs) {
+      for (let k = 0; k < msgs.g.length; k++) {
+        const g = msgs.g[k];
         if (!m.expected(q, g)) continue;
         checked++;
         if (pos[g] < 0) {
-          const id = m.ids[g];
           return {
             checked,
-            fail: new Fail(`in ${sc.what}, ${src.p.name} ${src.how} ${id} (line ${src.line}) but member ${q.name} never delivers it`, [
-              ev(src.p, src.line, id),
-            ]),
+            fail: new Fail(`in ${sc.what}, ${msgs.source(k)} but member ${q.name} never delivers it`, [msgs.event(k)]),
           };
         }
       }
@@ -1012,7 +1196,7 @@ function checkLiveness(m: Model, liveNames: readonly string[] | undefined): Outc
         };
       }
     }
-    for (const q of m.procsOf(seg.members)) {
+    for (const q of m.procsOf(seg.members, ring)) {
       checked++;
       if (inClass.has(q)) continue;
       const qs = finalSeg(q);
@@ -1030,27 +1214,21 @@ function checkLiveness(m: Model, liveNames: readonly string[] | undefined): Outc
       };
     }
     // messages sent after the final configuration reach every process in it
-    const msgs = new Map<number, MsgSource>();
+    const msgs = new MsgList(m);
     for (const p of inClass) {
       const last = p.segs.length - 1;
-      for (let i = 0; i < p.nSent; i++) {
-        const g = p.sId[i];
-        if (p.sSeg[i] === last && !m.unreliable(g) && !msgs.has(g)) msgs.set(g, { p, line: p.sLine[i], how: 'sends' });
-      }
+      for (let i = 0; i < p.nSent; i++) if (p.sSeg[i] === last) msgs.add(p.sId[i], p, p.sLine[i], true);
     }
     for (const q of inClass) {
       const pos = m.pos(q);
-      for (const [g, src] of msgs) {
+      for (let k = 0; k < msgs.g.length; k++) {
+        const g = msgs.g[k];
         if (!m.expected(q, g)) continue;
         checked++;
         if (pos[g] < 0) {
-          const id = m.ids[g];
           return {
             checked,
-            fail: new Fail(
-              `${src.p.name} sends ${id} (line ${src.line}) in the final configuration ${ring}, but ${q.name}, live in it, never delivers it`,
-              [ev(src.p, src.line, id)],
-            ),
+            fail: new Fail(`${msgs.source(k)} in the final configuration ${ring}, but ${q.name}, live in it, never delivers it`, [msgs.event(k)]),
           };
         }
       }

@@ -1,12 +1,9 @@
 // One simulated run end to end: simulate, check the invariants, write the logs.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { checkLogs, type CheckReport } from './checker';
-import { formatEntry, type LogEntry } from './deliveryLog';
+import type { LogEntry } from './deliveryLog';
+import { writeLogDir } from './logFiles';
 import { Simulator, type SimOptions, type SimStats } from './simulator';
 
-/** Invariants a run of the ordering core alone is checked against (shared/design/invariants.md). */
-export const RING_INVARIANTS = [1, 2, 3, 4, 5, 9];
 
 export interface SimSummary extends SimStats {
   ok: boolean;
@@ -21,8 +18,9 @@ export interface SimResult {
 
 export function runSimulation(options: Partial<SimOptions> = {}): SimResult {
   const sim = new Simulator(options);
-  const { stats, logs } = sim.run();
-  const report = checkLogs(logs, { invariants: RING_INVARIANTS, faultFree: true });
+  const { stats, logs, crashed, live, faultFree } = sim.run();
+  // All ten invariants of shared/design/invariants.md.
+  const report = checkLogs(logs, { crashed, liveProcesses: live, faultFree, label: `seed ${stats.seed}` });
   if (sim.opts.logDir) writeLogDir(sim.opts.logDir, logs);
   const summary: SimSummary = {
     ok: report.ok && !stats.stalled && stats.payloadErrors.length === 0,
@@ -47,11 +45,4 @@ export function failureReason(s: SimSummary): string | undefined {
     return `stalled at ${s.simTimeMs} ms: ${short.map(([d, n]) => `${d} delivered ${n}/${s.messagesSent}`).join(', ')}`;
   }
   return undefined;
-}
-
-export function writeLogDir(dir: string, logs: Map<string, LogEntry[]>): void {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [name, entries] of logs) {
-    fs.writeFileSync(path.join(dir, `${name}.jsonl`), entries.map((e) => formatEntry(e) + '\n').join(''));
-  }
 }

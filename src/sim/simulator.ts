@@ -1,13 +1,16 @@
-// The deterministic simulator: a fake clock, a seeded in-memory network, and one ordering core
-// per simulated daemon. The same options give the same event sequence and byte-identical logs.
-import { RingCore } from '../core/ring/ring';
-import type { RingOptions, RingOutput, RingTimer } from '../core/ring/types';
+// The deterministic simulator: a fake clock, a seeded in-memory network, and one protocol core
+// (membership + ordering) per simulated daemon, with crashes, restarts, partitions and
+// asymmetric loss drawn from the seed. The same options give byte-identical logs.
+import { MembershipCore } from '../core/membership/membership';
+import type { CoreOutput, CoreTimer, MembershipTimeouts } from '../core/membership/types';
+import type { RingOptions } from '../core/ring/types';
 import { Service, SERVICE_NAMES, serviceName, type ServiceName } from '../core/service';
 import { UsageError } from '../errors';
 import type { LogEntry } from './deliveryLog';
 import { EventQueue } from './eventQueue';
 import { DEFAULT_LINK, SimNetwork } from './network';
 import { Rng } from './rng';
+import { planFaults, type FaultEvent, type FaultPlan } from './faults';
 
 export interface SimOptions {
   seed: number;
@@ -26,9 +29,18 @@ export interface SimOptions {
   rate: number;
   /** Distinct group names messages are addressed to (1–3 of them each). */
   groups: number;
+  /** Daemon crashes (kill -9) during the run. */
+  crashes: number;
+  /** Of the crashed daemons, how many come back (new incarnation). */
+  restarts: number;
+  /** Network partitions during the run (they may overlap), each healed later. */
+  partitions: number;
+  /** Links that lose this much more in one direction only, for part of the run. */
+  asymmetric: number;
   /** Give up (and report the run as failed) after this much simulated time. */
   maxTimeMs: number;
   ring: Partial<RingOptions>;
+  timeouts: Partial<MembershipTimeouts>;
   logDir?: string;
 }
 
@@ -45,8 +57,13 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   jitterMs: DEFAULT_LINK.jitterMs,
   rate: 20,
   groups: 4,
+  crashes: 0,
+  restarts: 0,
+  partitions: 0,
+  asymmetric: 0,
   maxTimeMs: 600_000,
   ring: {},
+  timeouts: {},
 };
 
 /** What one simulated run did; the invariant check is separate (see ./run). */
@@ -56,34 +73,48 @@ export interface SimStats {
   messagesSent: number;
   deliveredPerDaemon: Record<string, number>;
   payloadErrors: string[];
-  /** The run hit maxTimeMs (or ran out of events) before every daemon delivered everything. */
+  /** The run hit maxTimeMs (or ran out of events) before it settled. */
   stalled: boolean;
   simTimeMs: number;
   tokenRotations: number;
   packets: { sent: number; dropped: number; duplicated: number; reordered: number };
   retransmissions: number;
   tokenRetransmits: number;
+  configurations: number;
+  faults: string[];
   events: number;
 }
 
 export interface SimRun {
   stats: SimStats;
   logs: Map<string, LogEntry[]>;
+  /** Log names of daemons that crashed at some point. */
+  crashed: Set<string>;
+  /** Log names of the daemons up at the end. */
+  live: string[];
+  faultFree: boolean;
 }
 
 type SimEvent =
-  | { time: number; order: number; kind: 'recv'; node: number; data: Buffer }
-  | { time: number; order: number; kind: 'timer'; node: number; timer: RingTimer; gen: number }
-  | { time: number; order: number; kind: 'submit' };
+  | { time: number; order: number; kind: 'recv'; node: number; life: number; data: Buffer }
+  | { time: number; order: number; kind: 'timer'; node: number; life: number; timer: CoreTimer; gen: number }
+  | { time: number; order: number; kind: 'submit' }
+  | { time: number; order: number; kind: 'fault'; fault: FaultEvent };
 
 interface SimDaemon {
   id: number;
   name: string;
-  core: RingCore;
-  timerGen: Record<RingTimer, number>;
+  core: MembershipCore;
+  alive: boolean;
+  /** Incarnation: 1, then one more for each restart. */
+  life: number;
+  timerGen: Map<CoreTimer, number>;
   log: LogEntry[];
   sent: number;
   delivered: number;
+  rotations: number;
+  retransmits: number;
+  tokenRetransmits: number;
 }
 
 const CONFIG_HASH = 0x51a1c0de;
@@ -98,9 +129,18 @@ export class Simulator {
   private readonly sizeRange: [number, number];
   private readonly groupNames: string[];
   private readonly payloadErrors: string[] = [];
+  private readonly plan: FaultPlan;
+  private readonly workload: Rng;
+  private readonly ids: number[];
+  /** Active partitions: each maps a daemon id to its side. */
+  private readonly partitions = new Map<number, Map<number, number>>();
+  private readonly crashed = new Set<string>();
+  /** Every life's log, in order of creation: a restarted daemon is a new process to the checker. */
+  private readonly logs = new Map<string, LogEntry[]>();
   private now = 0;
   private submitted = 0;
-  private workload: Rng;
+  private configurations = 0;
+  private faultsDone = 0;
 
   constructor(options: Partial<SimOptions> = {}) {
     this.opts = { ...DEFAULT_SIM_OPTIONS, ...options };
@@ -117,32 +157,49 @@ export class Simulator {
     this.workload = this.rng.fork(2);
     this.sizeRange = parseSize(this.opts.size);
     this.groupNames = Array.from({ length: this.opts.groups }, (_, i) => `g${i}`);
-    const members = Array.from({ length: this.opts.daemons }, (_, i) => i + 1);
-    for (const id of members) {
-      const core = new RingCore(
-        { myId: id, members, ringSeq: 1, ringRep: members[0], configHash: CONFIG_HASH, incarnation: 1 },
-        this.opts.ring,
-      );
-      const d: SimDaemon = { id, name: `d${id}`, core, timerGen: { tokenRetransmit: 0, tokenHold: 0 }, log: [], sent: 0, delivered: 0 };
+    this.ids = Array.from({ length: this.opts.daemons }, (_, i) => i + 1);
+    const duration = Math.max(1, this.opts.messages / this.opts.rate);
+    this.plan = planFaults(this.rng.fork(3), this.ids, this.opts, duration);
+    for (const id of this.ids) {
+      const d: SimDaemon = {
+        id,
+        name: `d${id}`,
+        core: this.makeCore(id, 1),
+        alive: true,
+        life: 1,
+        timerGen: new Map(),
+        log: [],
+        sent: 0,
+        delivered: 0,
+        rotations: 0,
+        retransmits: 0,
+        tokenRetransmits: 0,
+      };
       this.daemons.push(d);
       this.byId.set(id, d);
+      this.logs.set(d.name, d.log);
     }
   }
 
+  private makeCore(id: number, life: number): MembershipCore {
+    return new MembershipCore(
+      { myId: id, incarnation: life, universe: this.ids, configHash: CONFIG_HASH, ringSeqFloor: Math.floor(this.now * 1000) },
+      { ring: this.opts.ring, timeouts: this.opts.timeouts },
+    );
+  }
+
   run(): SimRun {
-    const names = this.daemons.map((d) => d.name);
-    for (const d of this.daemons) d.log.push({ t: 'conf', kind: 'regular', ring: `1.${names[0]}`, members: names });
     for (const d of this.daemons) this.apply(d, d.core.step({ kind: 'start' }));
     if (this.opts.messages > 0) this.queue.push({ time: 0, kind: 'submit' });
+    for (const f of this.plan.events) this.queue.push({ time: f.time, kind: 'fault', fault: f });
 
-    const target = this.opts.messages;
     let stalled = false;
     let events = 0;
     for (;;) {
-      if (this.submitted === target && this.daemons.every((d) => d.delivered === target)) break;
+      if (events % 256 === 0 && this.settled()) break;
       const ev = this.queue.pop();
       if (!ev || ev.time > this.opts.maxTimeMs) {
-        stalled = true;
+        stalled = !this.settled();
         break;
       }
       this.now = ev.time;
@@ -150,47 +207,123 @@ export class Simulator {
       this.dispatch(ev);
     }
 
-    const logs = new Map<string, LogEntry[]>(this.daemons.map((d) => [d.name, d.log]));
-    const c = this.daemons.map((d) => d.core.counters);
+    const logs = this.logs;
     const stats: SimStats = {
       seed: this.opts.seed,
       daemons: this.opts.daemons,
       messagesSent: this.submitted,
-      deliveredPerDaemon: Object.fromEntries(this.daemons.map((d) => [d.name, d.delivered])),
+      deliveredPerDaemon: Object.fromEntries(this.daemons.map((d) => [this.senderName(d.id, d.life), d.delivered])),
       payloadErrors: this.payloadErrors.slice(0, 10),
       stalled,
       simTimeMs: Math.round(this.now * 1000) / 1000,
-      tokenRotations: this.daemons[0].core.counters.rotations,
+      tokenRotations: this.daemons.reduce((n, d) => n + d.rotations + (d.core.ringCore?.counters.rotations ?? 0), 0),
       packets: { ...this.net.counters },
-      retransmissions: c.reduce((n, x) => n + x.retransmitsSent, 0),
-      tokenRetransmits: c.reduce((n, x) => n + x.tokenRetransmits, 0),
+      retransmissions: this.daemons.reduce((n, d) => n + d.retransmits + (d.core.ringCore?.counters.retransmitsSent ?? 0), 0),
+      tokenRetransmits: this.daemons.reduce((n, d) => n + d.tokenRetransmits + (d.core.ringCore?.counters.tokenRetransmits ?? 0), 0),
+      configurations: this.configurations,
+      faults: this.plan.events.map((f) => f.describe),
       events,
     };
-    return { stats, logs };
+    const live = this.daemons.filter((d) => d.alive).map((d) => this.senderName(d.id, d.life));
+    return { stats, logs, crashed: this.crashed, live, faultFree: this.plan.events.length === 0 };
+  }
+
+  /**
+   * Done when the workload and the faults are over, every live daemon is operational in one
+   * ring, and each has sequenced and delivered everything there is.
+   */
+  private settled(): boolean {
+    if (this.submitted < this.opts.messages || this.faultsDone < this.plan.events.length) return false;
+    let ring: string | null = null;
+    let high = -1;
+    for (const d of this.daemons) {
+      if (!d.alive) continue;
+      const r = d.core.currentRing;
+      if (!r || d.core.backlog > 0) return false;
+      const key = `${r.ringSeq}.${r.ringRep}.${r.members.join(',')}`;
+      if (ring === null) ring = key;
+      else if (ring !== key) return false;
+      const live = this.daemons.filter((x) => x.alive).map((x) => x.id);
+      if (r.members.length !== live.length) return false;
+      const p = d.core.ringCore!.progress;
+      if (p.delivered !== p.highSeq || p.safe !== p.highSeq) return false;
+      if (high === -1) high = p.highSeq;
+      else if (high !== p.highSeq) return false;
+    }
+    return ring !== null;
   }
 
   private dispatch(ev: SimEvent): void {
     switch (ev.kind) {
       case 'recv': {
         const d = this.byId.get(ev.node)!;
+        if (!d.alive || d.life !== ev.life) return;
         this.apply(d, d.core.step({ kind: 'packet', data: ev.data }));
         break;
       }
       case 'timer': {
         const d = this.byId.get(ev.node)!;
-        if (d.timerGen[ev.timer] !== ev.gen) return; // cancelled or re-armed since
+        if (!d.alive || d.life !== ev.life || d.timerGen.get(ev.timer) !== ev.gen) return;
         this.apply(d, d.core.step({ kind: 'timer', timer: ev.timer }));
         break;
       }
       case 'submit':
         this.submitOne();
         break;
+      case 'fault':
+        this.applyFault(ev.fault);
+        break;
+    }
+  }
+
+  private applyFault(f: FaultEvent): void {
+    this.faultsDone++;
+    switch (f.kind) {
+      case 'crash': {
+        const d = this.byId.get(f.daemon)!;
+        if (!d.alive) return;
+        const rc = d.core.ringCore?.counters;
+        if (rc) {
+          d.rotations += rc.rotations;
+          d.retransmits += rc.retransmitsSent;
+          d.tokenRetransmits += rc.tokenRetransmits;
+        }
+        d.alive = false;
+        this.crashed.add(this.senderName(d.id, d.life));
+        break;
+      }
+      case 'restart': {
+        const d = this.byId.get(f.daemon)!;
+        if (d.alive) return;
+        d.life++;
+        d.alive = true;
+        d.sent = 0;
+        d.delivered = 0;
+        d.log = [];
+        const name = this.senderName(d.id, d.life);
+        this.logs.set(name, d.log);
+        d.timerGen = new Map();
+        d.core = this.makeCore(d.id, d.life);
+        this.apply(d, d.core.step({ kind: 'start' }));
+        break;
+      }
+      case 'partition':
+        this.partitions.set(f.index, new Map(f.sides!.flatMap((side, i) => side.map((id) => [id, i] as [number, number]))));
+        break;
+      case 'heal':
+        this.partitions.delete(f.index);
+        break;
+      case 'lossy':
+        this.net.setLink(f.from!, f.to!, { loss: f.loss! });
+        break;
+      case 'lossless':
+        this.net.setLink(f.from!, f.to!, { loss: this.opts.loss });
+        break;
     }
   }
 
   private submitOne(): void {
     const w = this.workload;
-    const d = this.daemons[w.int(0, this.daemons.length - 1)];
     const svc = this.opts.service === 'mixed' ? w.pick(SERVICE_NAMES) : this.opts.service;
     const [lo, hi] = this.sizeRange;
     const size = lo === hi ? lo : Math.min(hi, Math.floor(Math.exp(Math.log(lo) + w.next() * (Math.log(hi + 1) - Math.log(lo)))));
@@ -200,29 +333,38 @@ export class Simulator {
       const g = w.pick(this.groupNames);
       if (!groups.includes(g)) groups.push(g);
     }
-    // Cores number their messages from 1 in submission order.
-    const payload = makePayload(d.id, d.sent + 1, size);
-    this.apply(d, d.core.step({ kind: 'submit', service: Service[svc], groups, payload }));
+    const d = this.daemons[w.int(0, this.daemons.length - 1)];
+    if (d.alive) {
+      // Cores number their messages from 1 in submission order, per incarnation.
+      const payload = makePayload(d.id * 64 + d.life, d.sent + 1, size);
+      this.apply(d, d.core.step({ kind: 'submit', service: Service[svc], groups, payload }));
+    }
     this.submitted++;
     if (this.submitted < this.opts.messages) {
       this.queue.push({ time: this.now + w.next() * (2 / this.opts.rate), kind: 'submit' });
     }
   }
 
-  private apply(d: SimDaemon, outs: RingOutput[]): void {
+  /** The log name of a daemon's incarnation: "d3" first, "d3@2" after a restart. */
+  private senderName(id: number, life: number): string {
+    const d = this.byId.get(id);
+    const base = d ? d.name : `?${id}`;
+    return life <= 1 ? base : `${base}@${life}`;
+  }
+
+  private apply(d: SimDaemon, outs: CoreOutput[]): void {
     for (const o of outs) {
       switch (o.kind) {
         case 'mcast':
-          for (const peer of this.daemons) if (peer.id !== d.id) this.transmit(d.id, peer.id, o.data);
+          for (const to of o.to) this.transmit(d.id, to, o.data);
           break;
         case 'send':
           this.transmit(d.id, o.to, o.data);
           break;
         case 'deliver': {
           const m = o.msg;
-          const origin = this.byId.get(m.origin);
-          const id = `${origin ? origin.name : `?${m.origin}`}#${m.counter}`;
-          if (!checkPayload(m.origin, m.counter, m.payload)) {
+          const id = `${this.senderName(m.origin, m.originIncarnation)}#${m.counter}`;
+          if (!checkPayload(m.origin * 64 + m.originIncarnation, m.counter, m.payload)) {
             this.payloadErrors.push(`${d.name} delivered ${id} with wrong content (${m.payload.length} bytes)`);
           }
           d.log.push({ t: 'msg', id, svc: serviceName(m.service) ?? 'AGREED', groups: m.groups, len: m.payload.length });
@@ -231,23 +373,43 @@ export class Simulator {
         }
         case 'submitted':
           d.sent++;
-          d.log.push({ t: 'sent', id: `${d.name}#${o.counter}`, svc: serviceName(o.service) ?? 'AGREED' });
+          d.log.push({ t: 'sent', id: `${this.senderName(d.id, d.life)}#${o.counter}`, svc: serviceName(o.service) ?? 'AGREED' });
           break;
+        case 'configuration': {
+          const c = o.conf;
+          if (c.kind === 'regular') this.configurations++;
+          d.log.push({
+            t: 'conf',
+            kind: c.kind,
+            ring: `${c.ringSeq}.${this.byId.get(c.ringRep)?.name ?? c.ringRep}`,
+            members: c.members.map((m, i) => this.senderName(m, c.incarnations[i])),
+          });
+          break;
+        }
         case 'setTimer': {
-          const gen = ++d.timerGen[o.timer];
-          this.queue.push({ time: this.now + o.ms, kind: 'timer', node: d.id, timer: o.timer, gen });
+          const gen = (d.timerGen.get(o.timer) ?? 0) + 1;
+          d.timerGen.set(o.timer, gen);
+          this.queue.push({ time: this.now + o.ms, kind: 'timer', node: d.id, life: d.life, timer: o.timer, gen });
           break;
         }
         case 'cancelTimer':
-          d.timerGen[o.timer]++;
+          d.timerGen.set(o.timer, (d.timerGen.get(o.timer) ?? 0) + 1);
           break;
       }
     }
   }
 
+  private blocked(from: number, to: number): boolean {
+    for (const sides of this.partitions.values()) if (sides.get(from) !== sides.get(to)) return true;
+    return false;
+  }
+
   private transmit(from: number, to: number, data: Buffer): void {
+    if (this.blocked(from, to)) return;
+    const dest = this.byId.get(to);
+    if (!dest) return;
     for (const delay of this.net.transmit(from, to)) {
-      this.queue.push({ time: this.now + delay, kind: 'recv', node: to, data });
+      this.queue.push({ time: this.now + delay, kind: 'recv', node: to, life: dest.life, data });
     }
   }
 }
@@ -292,7 +454,12 @@ function validate(o: SimOptions): void {
   if (!Number.isInteger(o.seed)) throw new UsageError(`--seed must be a whole number, not ${o.seed}`);
   if (!(o.rate > 0)) throw new UsageError(`--rate must be positive`);
   if (!(o.groups >= 1)) throw new UsageError(`--groups must be at least 1`);
+  for (const k of ['crashes', 'restarts', 'partitions', 'asymmetric'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) throw new UsageError(`--${k} must be a whole number ≥ 0, not ${o[k]}`);
+  }
+  if (o.restarts > o.crashes) throw new UsageError(`--restarts (${o.restarts}) cannot exceed --crashes (${o.crashes})`);
   if (o.service !== 'mixed' && !SERVICE_NAMES.includes(o.service)) {
     throw new UsageError(`--service must be one of ${SERVICE_NAMES.join(', ')} or mixed, not ${o.service}`);
   }
 }
+

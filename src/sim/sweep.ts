@@ -39,3 +39,33 @@ export function sweepOptions(seed: number): Partial<SimOptions> {
     groups: r.int(1, 6),
   };
 }
+
+/**
+ * A seed of the fault sweep: a flood of a few seconds with crashes, restarts, partitions
+ * (overlapping) and asymmetric loss, on top of the usual loss, duplication and reordering.
+ */
+export function faultSweepOptions(seed: number): Partial<SimOptions> {
+  const r = new Rng(seed ^ 0xfa017);
+  const daemons = r.int(3, 7);
+  const crashes = r.int(0, Math.min(3, daemons - 1));
+  const restarts = crashes === 0 ? 0 : r.int(0, crashes);
+  const partitions = r.pick([0, 0, 1, 1, 2, 3]);
+  const asymmetric = r.pick([0, 0, 0, 1]);
+  const messages = r.int(300, 1500);
+  return {
+    seed,
+    daemons,
+    crashes: crashes + (crashes + partitions + asymmetric === 0 ? 1 : 0),
+    restarts,
+    partitions,
+    asymmetric,
+    loss: r.pick([0, 0, 0.01, 0.05, 0.1, 0.2]),
+    dup: r.pick([0, 0.02, 0.05]),
+    reorder: r.pick([0, 0.1, 0.2]),
+    service: r.chance(0.5) ? 'mixed' : r.pick(SERVICE_NAMES),
+    size: r.pick(['1-200', '1-1500', '1-5000', '1-40000']),
+    messages,
+    rate: messages / r.int(1500, 4000),
+    groups: r.int(1, 5),
+  };
+}

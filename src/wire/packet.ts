@@ -1,14 +1,17 @@
 // Daemon-to-daemon packet codecs: hand-written, big-endian (network order), no I/O.
 //
-// Every packet starts with one 28-byte header, checked once before dispatch:
+// Every packet starts with one 32-byte header, checked once before dispatch:
 //   0 magic u16 'RC'   2 version u8   3 type u8   4 length u32 (whole packet)
-//   8 configHash u32   12 ringSeq u32   16 ringRep u32   20 sender u32   24 incarnation u32
+//   8 configHash u32   12 ringSeq u48   18 reserved u16   20 ringRep u32   24 sender u32
+//   28 incarnation u32
+// ringSeq is 48 bits so a restarted daemon can start its ring numbers above anything its
+// earlier life used (from a clock), and a ring id is never reused.
 // Decoders never throw: malformed bytes come back as a WireError value.
 import { RingcastError } from '../errors';
 
 export const MAGIC = 0x5243; // "RC"
 export const WIRE_VERSION = 1;
-export const HEADER_SIZE = 28;
+export const HEADER_SIZE = 32;
 
 export const PacketType = {
   DATA: 1,
@@ -66,10 +69,11 @@ export function writeHeader(buf: Buffer, type: number, stamp: Stamp): void {
   buf.writeUInt8(type, 3);
   buf.writeUInt32BE(buf.length, 4);
   buf.writeUInt32BE(stamp.configHash >>> 0, 8);
-  buf.writeUInt32BE(stamp.ringSeq >>> 0, 12);
-  buf.writeUInt32BE(stamp.ringRep >>> 0, 16);
-  buf.writeUInt32BE(stamp.sender >>> 0, 20);
-  buf.writeUInt32BE(stamp.incarnation >>> 0, 24);
+  buf.writeUIntBE(stamp.ringSeq, 12, 6);
+  buf.writeUInt16BE(0, 18);
+  buf.writeUInt32BE(stamp.ringRep >>> 0, 20);
+  buf.writeUInt32BE(stamp.sender >>> 0, 24);
+  buf.writeUInt32BE(stamp.incarnation >>> 0, 28);
 }
 
 /**
@@ -93,16 +97,16 @@ export function decodeHeader(buf: Buffer, expectedHash?: number): PacketHeader |
     type,
     length,
     configHash,
-    ringSeq: buf.readUInt32BE(12),
-    ringRep: buf.readUInt32BE(16),
-    sender: buf.readUInt32BE(20),
-    incarnation: buf.readUInt32BE(24),
+    ringSeq: buf.readUIntBE(12, 6),
+    ringRep: buf.readUInt32BE(20),
+    sender: buf.readUInt32BE(24),
+    incarnation: buf.readUInt32BE(28),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Data packets: one ring sequence number, one or more packed messages or fragments.
-//   28 seq u32   32 count u16   34 flags u16   36 items…
+// After the header: 0 seq u32   4 count u16   6 flags u16   8 items…
 // Item: 0 flags u8 (FIRST|LAST)  1 service u8  2 ngroups u8  3 reserved u8  4 origin u32
 //       8 counter u32  12 totalLen u32  16 chunkLen u32  20 groups (first fragment only:
 //       u8 length + bytes each)  then chunkLen bytes of the message.
@@ -234,9 +238,9 @@ const NO_GROUPS: string[] = [];
 const EMPTY = Buffer.alloc(0);
 
 // ---------------------------------------------------------------------------------------------
-// Token: unicast to the successor.
-//   28 tokenSeq u32  32 seq u32  36 aru u32  40 aruSetter u32  44 safe u32  48 fcc u16
-//   50 flags u16  52 backlog u32  56 rtrCount u16  58 rtr u32 × rtrCount
+// Token: unicast to the successor. Offsets after the header:
+//   0 tokenSeq u32  4 seq u32  8 aru u32  12 aruSetter u32  16 safe u32  20 fcc u16
+//   22 flags u16  24 backlog u32  28 rtrCount u16  30 rtr u32 × rtrCount
 
 export const TOKEN_FIXED_SIZE = HEADER_SIZE + 30;
 export const NO_SETTER = 0xffffffff;
@@ -265,16 +269,17 @@ export interface Token {
 export function encodeToken(stamp: Stamp, t: Token): Buffer {
   const buf = Buffer.allocUnsafe(TOKEN_FIXED_SIZE + 4 * t.rtr.length);
   writeHeader(buf, PacketType.TOKEN, stamp);
-  buf.writeUInt32BE(t.tokenSeq >>> 0, 28);
-  buf.writeUInt32BE(t.seq >>> 0, 32);
-  buf.writeUInt32BE(t.aru >>> 0, 36);
-  buf.writeUInt32BE(t.aruSetter >>> 0, 40);
-  buf.writeUInt32BE(t.safe >>> 0, 44);
-  buf.writeUInt16BE(Math.min(t.fcc, 0xffff), 48);
-  buf.writeUInt16BE(t.flags, 50);
-  buf.writeUInt32BE(Math.min(t.backlog, 0xffffffff), 52);
-  buf.writeUInt16BE(t.rtr.length, 56);
-  let off = 58;
+  const h = HEADER_SIZE;
+  buf.writeUInt32BE(t.tokenSeq >>> 0, h);
+  buf.writeUInt32BE(t.seq >>> 0, h + 4);
+  buf.writeUInt32BE(t.aru >>> 0, h + 8);
+  buf.writeUInt32BE(t.aruSetter >>> 0, h + 12);
+  buf.writeUInt32BE(t.safe >>> 0, h + 16);
+  buf.writeUInt16BE(Math.min(t.fcc, 0xffff), h + 20);
+  buf.writeUInt16BE(t.flags, h + 22);
+  buf.writeUInt32BE(Math.min(t.backlog, 0xffffffff), h + 24);
+  buf.writeUInt16BE(t.rtr.length, h + 28);
+  let off = h + 30;
   for (const s of t.rtr) {
     buf.writeUInt32BE(s >>> 0, off);
     off += 4;
@@ -284,25 +289,26 @@ export function encodeToken(stamp: Stamp, t: Token): Buffer {
 
 export function decodeToken(buf: Buffer): Token | WireError {
   if (buf.length < TOKEN_FIXED_SIZE) return new WireError('WIRE_TRUNCATED', 'token shorter than its fixed fields');
-  const n = buf.readUInt16BE(56);
+  const h = HEADER_SIZE;
+  const n = buf.readUInt16BE(h + 28);
   if (buf.length !== TOKEN_FIXED_SIZE + 4 * n) {
     return new WireError('WIRE_BAD_LENGTH', `token with ${n} retransmit requests must be ${TOKEN_FIXED_SIZE + 4 * n} bytes, is ${buf.length}`);
   }
   const t: Token = {
-    tokenSeq: buf.readUInt32BE(28),
-    seq: buf.readUInt32BE(32),
-    aru: buf.readUInt32BE(36),
-    aruSetter: buf.readUInt32BE(40),
-    safe: buf.readUInt32BE(44),
-    fcc: buf.readUInt16BE(48),
-    flags: buf.readUInt16BE(50),
-    backlog: buf.readUInt32BE(52),
+    tokenSeq: buf.readUInt32BE(h),
+    seq: buf.readUInt32BE(h + 4),
+    aru: buf.readUInt32BE(h + 8),
+    aruSetter: buf.readUInt32BE(h + 12),
+    safe: buf.readUInt32BE(h + 16),
+    fcc: buf.readUInt16BE(h + 20),
+    flags: buf.readUInt16BE(h + 22),
+    backlog: buf.readUInt32BE(h + 24),
     rtr: new Array(n),
   };
   if (t.aru > t.seq || t.safe > t.seq) {
     return new WireError('WIRE_BAD_FIELD', `token aru ${t.aru} / safe ${t.safe} above seq ${t.seq}`);
   }
-  let off = 58;
+  let off = h + 30;
   for (let i = 0; i < n; i++, off += 4) t.rtr[i] = buf.readUInt32BE(off);
   return t;
 }

@@ -38,7 +38,9 @@ export function decodeStream(chunks: Iterable<Buffer>, dir: 'c2s' | 's2c', optio
   const units: StreamUnit[] = [];
   const queue = new ChunkQueue();
   const reader = new FrameReader({ direction: dir === 'c2s' ? 'toDaemon' : 'toClient', privateGroup: options.privateGroup });
-  let phase: Phase = dir === 'c2s' ? 'connect' : 'authlist';
+  // Widened on purpose: the step callbacks move the phase on, which narrowing cannot see.
+  let phase = (dir === 'c2s' ? 'connect' : 'authlist') as Phase;
+  const current = (): Phase => phase;
 
   // One handshake step: decode from what is buffered; true when it produced a unit.
   const step = <T>(result: DecodeResult<T>, onOk: (value: T, length: number) => void): boolean => {
@@ -60,9 +62,9 @@ export function decodeStream(chunks: Iterable<Buffer>, dir: 'c2s' | 's2c', optio
     } else {
       queue.push(chunk);
       let progressed = true;
-      while (progressed && phase !== 'frames' && phase !== 'stopped') {
+      while (progressed && current() !== 'frames' && current() !== 'stopped') {
         const view = queue.peek(queue.length);
-        switch (phase) {
+        switch (current()) {
           case 'connect':
             progressed = step(decodeConnect(view), (value, length) => {
               units.push({ kind: 'connect', length, value });
@@ -92,9 +94,9 @@ export function decodeStream(chunks: Iterable<Buffer>, dir: 'c2s' | 's2c', optio
             break;
         }
       }
-      if (phase === 'frames' && queue.length > 0) reader.push(queue.take(queue.length));
+      if (current() === 'frames' && queue.length > 0) reader.push(queue.take(queue.length));
     }
-    if (phase === 'frames') {
+    if (current() === 'frames') {
       for (;;) {
         const r = reader.next();
         if (r.status === 'incomplete') break;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, RingcastError } from '../../src/errors';
 import {
   DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PAYLOAD_BUDGET, LAN_TIMEOUTS, WAN_TIMEOUTS, canonicalConfigText, daemonVid,
@@ -9,7 +9,14 @@ import {
 } from '../../src/config';
 import { tokenize } from '../../src/config/lexer';
 
-const EXAMPLE = join(__dirname, '..', '..', 'spread.conf.example');
+/** The repository's file `name`, found upwards from here (this test also runs from dist/). */
+function findUp(name: string, dir = __dirname): string {
+  const candidate = join(dir, name);
+  if (existsSync(candidate)) return candidate;
+  assert.notEqual(dirname(dir), dir, `${name} not found`);
+  return findUp(name, dirname(dir));
+}
+const EXAMPLE = findUp('spread.conf.example');
 
 /** One loopback segment with one daemon, followed by `extra`. */
 const single = (extra = ''): string => `Spread_Segment 127.0.0.1:4803 {\n  rc1 127.0.0.1\n}\n${extra}`;
@@ -123,7 +130,7 @@ describe('config grammar', () => {
     assert.equal(config.hosts[0]!.id, 42);
     assert.equal(config.hosts[1]!.virtualId, undefined);
     assert.equal(config.hosts[1]!.id, daemonVid('b'));
-    assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 VirtualID = 0 }', 1, 50, /VirtualID between 1 and/);
+    assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 VirtualID = 0 }', 1, 51, /VirtualID between 1 and/);
   });
 
   it('reads interface blocks: D, C, M, no letter = all, 0.0.0.0 = any', () => {
@@ -152,7 +159,7 @@ describe('config grammar', () => {
     assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { }\n}', 2, 16, /empty interface block/);
     assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { D }\n}', 2, 18, /expected an address after 'D'/);
     assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { X 10.0.0.1 }\n}', 2, 16, /expected D, C, M or an address/);
-    assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { D 10.0.0.1\n}', 4, 1, /missing '}' to close the interface block opened at line 2:14/);
+    assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { D 10.0.0.1\n', 3, 1, /missing '}' to close the interface block opened at line 2:14/);
   });
 
   describe('multipath', () => {
@@ -216,7 +223,7 @@ describe('config grammar', () => {
   });
 
   it('refuses mixed address families', () => {
-    assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 b ::2 }', 1, 40, /daemon address ::2 is IPv6, but the first daemon's address makes this an IPv4/);
+    assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 b ::2 }', 1, 41, /daemon address ::2 is IPv6, but the first daemon's address makes this an IPv4/);
     assertConfigError('ActiveIPVersion = IPv6\nSpread_Segment 225.0.1.1 { a ::1 }', 2, 16, /segment address 225\.0\.1\.1 is IPv4, but ActiveIPVersion/);
   });
 
@@ -225,7 +232,7 @@ describe('config grammar', () => {
     assertConfigError('Spread_Segment 225.0.1.1 {\n a 10.0.0.1\n b 10.0.0.1\n}', 3, 2, /duplicate daemon address 10\.0\.0\.1:4803/, /daemon 'a'/);
     assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 }\nSpread_Segment 225.0.2.1 { b 10.0.0.1 { D 10.0.0.1 } }', 2, 28,
       /duplicate daemon address 10\.0\.0\.1:4803/);
-    assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 VirtualID = 7 b 10.0.0.2 VirtualID = 7 }', 1, 52,
+    assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 VirtualID = 7 b 10.0.0.2 VirtualID = 7 }', 1, 53,
       /same id 7 as 'a'/, /VirtualID/);
     assertConfigError('Spread_Segment 127.0.0.1:4803 { a 127.0.0.1 }\nSpread_Segment 127.0.0.1:4804 { b 127.0.0.1 }', 2, 33,
       /needs ports 4804 and 4805, which overlap 'a' on ports 4803 and 4804/);
@@ -281,7 +288,7 @@ describe('config options', () => {
       acceleratedWindow: 15,
       acceleratedRing: false,
       wideAreaNetwork: false,
-      timeouts: { token: 1250, hurry: 500, alive: 250, join: 250, rep: 625, seg: 500, gather: 1250, form: 1250, lookup: 30000 },
+      timeouts: { ...LAN_TIMEOUTS },
       excludeSegAddrsFromHash: false,
       ignoreMulticastJoinErrors: false,
       multipath: 'active',
@@ -420,10 +427,12 @@ describe('config errors', () => {
     assertConfigError(single('Window = lots'), 4, 10, /expected a whole number for Window, found 'lots'/);
     assertConfigError(single('Window = "160"'), 4, 10, /expected a whole number for Window/);
     assertConfigError(single('DangerousMonitor = maybe'), 4, 20, /expected true or false/);
-    assertConfigError(single('Window ='), 5, 1, /expected a value for Window, found end of file/);
+    assertConfigError(single('Window ='), 4, 9, /expected a value for Window, found end of file/);
+    assertConfigError(single('RuntimeDir =\nWindow = 5'), 5, 1, /expected a value for RuntimeDir, found 'Window'/);
+    assert.equal(options('Window = 100;\nPersonalWindow = 10;').window, 100);
     assertConfigError(single('DebugFlags = PRINT'), 4, 14, /expected '\{' after DebugFlags =/);
     assertConfigError(single('DebugFlags = { PRINT EXT }'), 4, 22, /unknown debug flag 'EXT'/, /did you mean EXIT\?/);
-    assertConfigError(single('DebugFlags = { PRINT'), 5, 1, /missing '}' to close the DebugFlags list opened at line 4:14/);
+    assertConfigError(single('DebugFlags = { PRINT'), 4, 21, /missing '}' to close the DebugFlags list opened at line 4:14/);
   });
 
   it('points at a segment left open', () => {
@@ -440,8 +449,8 @@ describe('config errors', () => {
     assertConfigError('Spread_Segment 225.0.1.1', 1, 25, /expected '\{' to open the segment's daemon list, found end of file/);
     assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1:4803\n}', 2, 5, /a daemon address takes no port/, /Spread_Segment ADDRESS:PORT/);
     assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.300\n}', 2, 5, /'10\.0\.0\.300' is not a valid IP address/);
-    assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 VirtualID 5\n}', 2, 26, /expected '=' after VirtualID/);
-    assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 virtualid = 5\n}', 2, 26, /unexpected '='/, /did you mean VirtualID\?/);
+    assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 VirtualID 5\n}', 2, 24, /expected '=' after VirtualID/);
+    assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 virtualid = 5\n}', 2, 24, /unexpected '='/, /did you mean VirtualID\?/);
     assertConfigError('Spread_Segment 225.0.1.1 {\n  VirtualID = 5\n}', 2, 3, /VirtualID must follow a daemon name or address/);
     assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 = \n}', 2, 14, /unexpected '=' in a segment/);
     assertConfigError('Spread_Segment 225.0.1.1 { }', 1, 1, /segment has no daemons/);
@@ -579,7 +588,7 @@ describe('loadConfig and spread.conf.example', () => {
     assert.ok(blocks.length >= 5, `found ${blocks.length} blocks`);
     for (const block of blocks) assert.doesNotThrow(() => parseConfig(block), block);
     // Every commented option line, together, on top of the live file.
-    const optionLines = text.split('\n').filter((line) => /^# [A-Z][A-Za-z]+( =|$)/.test(line)).map((line) => line.slice(2));
+    const optionLines = text.split('\n').filter((line) => /^# [A-Z][A-Za-z]+\s*(=|#|$)/.test(line)).map((line) => line.slice(2));
     assert.ok(optionLines.length >= 35, `found ${optionLines.length} option lines`);
     assert.doesNotThrow(() => parseConfig(`${text}\n${optionLines.join('\n')}\nPersonalWindow = 20\n`));
   });

@@ -11,6 +11,7 @@
 import {
   DATA_BODY_OFFSET,
   DataFlag,
+  HEADER_SIZE,
   ITEM_HEADER_SIZE,
   ItemFlag,
   MAX_GROUP_NAME,
@@ -69,6 +70,9 @@ interface Reassembly {
   filled: number;
 }
 
+/** Where the sender's incarnation sits in every packet header. */
+const INCARNATION_OFFSET = HEADER_SIZE - 4;
+
 /** Smallest fragment worth starting at the end of a packet that already holds something. */
 const MIN_FRAGMENT = 200;
 
@@ -84,6 +88,7 @@ export class RingCore {
     foreignPackets: 0,
     overflowDrops: 0,
     tokensReceived: 0,
+    tokensAccepted: 0,
     duplicateTokens: 0,
     tokenRetransmits: 0,
     rotations: 0,
@@ -92,7 +97,10 @@ export class RingCore {
   };
 
   private readonly stamp: Stamp;
-  private readonly memberSet: Set<number>;
+  /** Member id → incarnation (or -1 when any incarnation is accepted). */
+  private readonly memberIncarnation: Map<number, number>;
+  /** Frozen: the ring is over; we only store late data and deliver for recovery. */
+  private frozen = false;
   private readonly successor: number;
   private readonly leader: boolean;
 
@@ -117,7 +125,7 @@ export class RingCore {
   private heldToken: Token | null = null;
   private wakeRequested = false;
   /** The last token we saw said the ring was idle: new work should wake the leader. */
-  private ringLooksIdle = false;
+  private ringLooksIdle = true; // a new ring starts idle: the leader holds the first token
   private wakeSent = false;
   private myLastSent = 0;
   private myLastBacklog = 0;
@@ -140,7 +148,7 @@ export class RingCore {
     this.id = identity;
     const idx = identity.members.indexOf(identity.myId);
     if (idx < 0) throw new RingcastError('RING_CONFIG', `daemon ${identity.myId} is not a member of its own ring`);
-    this.memberSet = new Set(identity.members);
+    this.memberIncarnation = new Map(identity.members.map((m, i) => [m, identity.incarnations ? identity.incarnations[i] : -1]));
     this.successor = identity.members[(idx + 1) % identity.members.length];
     this.leader = idx === 0;
     this.stamp = {
@@ -172,9 +180,7 @@ export class RingCore {
         this.onStart();
         break;
     }
-    const out = this.out;
-    this.out = [];
-    return out;
+    return this.drain();
   }
 
   /** Messages waiting to be sequenced at this daemon. */
@@ -195,10 +201,78 @@ export class RingCore {
   }
 
   // ----------------------------------------------------------------------------------------
+  // The end of a ring (used by membership)
+
+  get ended(): boolean {
+    return this.frozen;
+  }
+
+  /**
+   * Ends the ring: no more tokens or sends, timers cancelled (in the returned outputs). Late data
+   * is still stored and delivered. Returns the messages not yet wholly sequenced, in order, to be
+   * sent again on the next ring (any fragments already out are never completed here).
+   */
+  freeze(): { outputs: RingOutput[]; unsent: SubmitRequest[] } {
+    this.frozen = true;
+    this.heldToken = null;
+    this.unconfirmedToken = null;
+    this.out.push({ kind: 'cancelTimer', timer: 'tokenRetransmit' }, { kind: 'cancelTimer', timer: 'tokenHold' });
+    const unsent: SubmitRequest[] = [];
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      const m = this.pending[i];
+      unsent.push({ service: m.service, groups: m.groups, payload: m.payload, counter: m.counter });
+    }
+    this.pending = [];
+    this.pendingHead = 0;
+    const outputs = this.out;
+    this.out = [];
+    return { outputs, unsent };
+  }
+
+  /** The stored bytes of packet `seq`, if this daemon holds it. */
+  packetAt(seq: number): Buffer | undefined {
+    if (seq <= this.discarded || seq - this.discarded > this.mask) return undefined;
+    return this.slots[seq & this.mask]?.buf;
+  }
+
+  /** Feeds a data packet of this ring that arrived by another way (recovery); returns deliveries. */
+  addRecovered(buf: Buffer): RingOutput[] {
+    this.onPacket(buf);
+    return this.drain();
+  }
+
+  /** Everything ≤ safe is known (from another member) to be held by every member. */
+  raiseSafe(safe: number): RingOutput[] {
+    if (safe > this.safeLine) this.safeLine = Math.min(safe, Math.max(this.highSeq, this.myAru));
+    this.deliver();
+    return this.drain();
+  }
+
+  /**
+   * Recovery is complete: delivers everything still held, in order, skipping sequence numbers
+   * nobody who moved on has (those messages are lost with the members that left).
+   */
+  deliverRemaining(): RingOutput[] {
+    for (let seq = this.delivered + 1; seq <= this.highSeq; seq++) {
+      if (seq - this.discarded > this.mask) break;
+      const st = this.slots[seq & this.mask];
+      if (st !== undefined) this.deliverPacket(st, seq);
+      this.delivered = seq;
+    }
+    return this.drain();
+  }
+
+  private drain(): RingOutput[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  // ----------------------------------------------------------------------------------------
   // Inputs
 
   private onStart(): void {
-    if (!this.leader) return;
+    if (!this.leader || this.frozen) return;
     const t: Token = { tokenSeq: 1, seq: 0, aru: 0, aruSetter: NO_SETTER, safe: 0, fcc: 0, flags: 0, backlog: 0, rtr: [] };
     this.lastTokenSeq = 0;
     this.acceptToken(t);
@@ -206,6 +280,7 @@ export class RingCore {
 
   private onSubmit(req: SubmitRequest): void {
     const { groups, payload } = req;
+    if (this.frozen) throw new RingcastError('RING_FROZEN', 'submit to a ring that has ended');
     if (payload.length > this.opts.maxMessageSize) {
       throw new RingcastError('RING_MESSAGE_TOO_LONG', `message of ${payload.length} bytes exceeds ${this.opts.maxMessageSize}`);
     }
@@ -219,7 +294,13 @@ export class RingCore {
     if (ITEM_HEADER_SIZE + groupBytes + 1 > this.opts.payloadBudget) {
       throw new RingcastError('RING_GROUPS_TOO_LARGE', `group list of ${groupBytes} bytes does not fit a packet`);
     }
-    const counter = this.nextCounter++;
+    let counter: number;
+    if (req.counter !== undefined) {
+      counter = req.counter;
+      this.nextCounter = counter + 1;
+    } else {
+      counter = this.nextCounter++;
+    }
     this.pending.push({ service: req.service, groups, groupBytes, payload, counter, offset: 0 });
     this.out.push({ kind: 'submitted', counter, service: req.service });
     if (this.heldToken) {
@@ -231,6 +312,7 @@ export class RingCore {
   }
 
   private onTimer(timer: RingTimer): void {
+    if (this.frozen) return;
     if (timer === 'tokenRetransmit') {
       if (!this.unconfirmedToken) return;
       this.counters.tokenRetransmits++;
@@ -247,10 +329,12 @@ export class RingCore {
       this.counters.malformedPackets++;
       return;
     }
-    if (h.ringSeq !== this.id.ringSeq || h.ringRep !== this.id.ringRep || !this.memberSet.has(h.sender)) {
+    const inc = this.memberIncarnation.get(h.sender);
+    if (h.ringSeq !== this.id.ringSeq || h.ringRep !== this.id.ringRep || inc === undefined || (inc !== -1 && inc !== h.incarnation)) {
       this.counters.foreignPackets++;
       return;
     }
+    if (this.frozen && h.type !== PacketType.DATA) return;
     switch (h.type) {
       case PacketType.DATA:
         this.onData(buf);
@@ -308,6 +392,7 @@ export class RingCore {
 
   private acceptToken(t: Token): void {
     this.lastTokenSeq = t.tokenSeq;
+    this.counters.tokensAccepted++;
     this.confirmToken();
     this.wakeSent = false;
     if (t.seq > this.highSeq) this.highSeq = t.seq;
@@ -453,7 +538,9 @@ export class RingCore {
       const space = budget - used - overhead;
       let chunk = remaining;
       if (space < remaining) {
-        if (count > 0 && space < MIN_FRAGMENT) break;
+        // A message that would fit an empty packet waits for the next one rather than split;
+        // a larger one is cut here, unless only a sliver of room is left.
+        if (count > 0 && (first && overhead + remaining <= budget || space < MIN_FRAGMENT)) break;
         chunk = space;
       }
       this.itemMsg[count] = m;
@@ -498,15 +585,20 @@ export class RingCore {
       const seq = this.delivered + 1;
       const st = this.slots[seq & this.mask]!;
       if (st.pkt.flags & DataFlag.HAS_SAFE && seq > this.safeLine) return;
-      for (const item of st.pkt.items) this.deliverItem(item, seq);
+      this.deliverPacket(st, seq);
       this.delivered = seq;
     }
   }
 
-  private deliverItem(item: DataItem, seq: number): void {
+  private deliverPacket(st: Stored, seq: number): void {
+    const inc = st.buf.readUInt32BE(INCARNATION_OFFSET);
+    for (const item of st.pkt.items) this.deliverItem(item, seq, inc);
+  }
+
+  private deliverItem(item: DataItem, seq: number, inc: number): void {
     const whole = ItemFlag.FIRST | ItemFlag.LAST;
     if ((item.flags & whole) === whole) {
-      this.emit({ origin: item.origin, counter: item.counter, service: item.service, groups: item.groups, payload: item.chunk, seq });
+      this.emit({ origin: item.origin, originIncarnation: inc, counter: item.counter, service: item.service, groups: item.groups, payload: item.chunk, seq });
       return;
     }
     if (item.flags & ItemFlag.FIRST) {
@@ -528,7 +620,7 @@ export class RingCore {
         this.counters.orphanFragments++;
         return;
       }
-      this.emit({ origin: item.origin, counter: p.counter, service: p.service, groups: p.groups, payload: p.buf, seq });
+      this.emit({ origin: item.origin, originIncarnation: inc, counter: p.counter, service: p.service, groups: p.groups, payload: p.buf, seq });
     }
   }
 

@@ -4,9 +4,11 @@ import type { ServiceCode } from '../service';
 export type RingTimer = 'tokenRetransmit' | 'tokenHold';
 
 export interface SubmitRequest {
-  service: ServiceCode;
+  service: ServiceCode | number;
   groups: readonly string[];
   payload: Buffer;
+  /** The per-daemon message counter; given by the membership layer so it runs on across rings. */
+  counter?: number;
 }
 
 export type RingInput =
@@ -18,6 +20,8 @@ export type RingInput =
 /** A message delivered in the ring's total order. */
 export interface DeliveredMessage {
   origin: number;
+  /** The origin daemon's incarnation (from the header of the packet that carried it). */
+  originIncarnation: number;
   counter: number;
   service: number;
   groups: string[];
@@ -42,7 +46,7 @@ export interface RingOptions {
   window: number;
   /** Packets one member may send per token visit (Spread: 20). */
   personalWindow: number;
-  /** Bytes of packed messages per data packet (excludes the 36 bytes of packet header). */
+  /** Bytes of packed messages per data packet (excludes the 40 bytes of packet header and data fields). */
   payloadBudget: number;
   /** No new packets while seq would pass safe + this (bounds memory; Spread: 1600). */
   maxOutstanding: number;
@@ -76,6 +80,8 @@ export interface RingIdentity {
   ringRep: number;
   configHash: number;
   incarnation: number;
+  /** Each member's incarnation, in the order of members; packets from another life are foreign. */
+  incarnations?: readonly number[];
 }
 
 export interface RingCounters {
@@ -87,6 +93,7 @@ export interface RingCounters {
   foreignPackets: number;
   overflowDrops: number;
   tokensReceived: number;
+  tokensAccepted: number;
   duplicateTokens: number;
   tokenRetransmits: number;
   rotations: number;

@@ -15,6 +15,21 @@ export class ChunkQueue {
     return this.buffered;
   }
 
+  /** Bytes available in the first chunk, i.e. readable in place at front/frontOffset. */
+  get contiguousLength(): number {
+    return this.buffered === 0 ? 0 : this.chunks[this.head]!.length - this.offset;
+  }
+
+  /** The first chunk (with frontOffset, where the unread bytes start), for in-place decoding. @throws RangeError when empty. */
+  get front(): Buffer {
+    if (this.buffered === 0) throw new RangeError('front of an empty ChunkQueue');
+    return this.chunks[this.head]!;
+  }
+
+  get frontOffset(): number {
+    return this.offset;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);

@@ -141,7 +141,7 @@ export function decodeConnect(buf: Buffer, offset = 0): DecodeResult<ConnectRequ
       flags,
       // C's % and / on a signed char: a flags byte ≥ 0x80 asks for no membership messages.
       membership: signedFlags % 2 === 1,
-      priority: Math.trunc(signedFlags / 16),
+      priority: (signedFlags / 16) | 0, // truncates toward zero, as C does (and never yields -0)
       name: nameLength === 0 ? '' : buf.toString('latin1', nameStart, nameStart + nameLength),
     },
     total,

@@ -5,8 +5,8 @@
 import { HEADER_SIZE } from './constants';
 import { decoded, incomplete, type DecodeResult, type Incomplete, type WireFault } from './decodeResult';
 import { checkHeader, frameBodyLength, type FrameOptions } from './frameRules';
-import { decodeHeader, type MessageHeader } from './header';
-import { decodeBody, type DecodedMessage } from './message';
+import { readHeader, type MessageHeader } from './header';
+import { readBody, type DecodedMessage } from './message';
 import { ChunkQueue } from './chunkQueue';
 
 const NEED_HEADER: Incomplete = incomplete(HEADER_SIZE);
@@ -45,26 +45,34 @@ export class FrameReader {
   /**
    * The next frame: 'ok' with the message (`length`: its bytes on the wire), 'incomplete' when
    * more bytes are needed (`needed`: bytes of the awaited header or body in all), or the fault.
+   * Message data is a view into the pushed chunks when the frame arrived in one chunk.
    */
   next(): DecodeResult<DecodedMessage> {
     if (this.fault) return this.fault;
+    const queue = this.queue;
     if (this.pending === undefined) {
-      if (this.queue.length < HEADER_SIZE) return NEED_HEADER;
-      const head = decodeHeader(this.queue.take(HEADER_SIZE), 0);
-      if (head.status !== 'ok') return head; // cannot happen: 48 bytes were taken
-      const fault = checkHeader(head.value, this.options);
+      if (queue.length < HEADER_SIZE) return NEED_HEADER;
+      const inPlace = queue.contiguousLength >= HEADER_SIZE;
+      const header = inPlace ? readHeader(queue.front, queue.frontOffset) : readHeader(queue.peek(HEADER_SIZE), 0);
+      const fault = checkHeader(header, this.options);
       if (fault) return this.fail(fault);
-      this.pending = head.value;
-      this.pendingBodyLength = frameBodyLength(head.value, this.options.direction);
+      const bodyLength = frameBodyLength(header, this.options.direction);
+      if (inPlace && queue.contiguousLength >= HEADER_SIZE + bodyLength) {
+        // The usual case: the whole frame sits in one chunk; decode it where it lies.
+        const body = readBody(header, queue.front, queue.frontOffset + HEADER_SIZE, bodyLength, this.options);
+        queue.skip(HEADER_SIZE + bodyLength);
+        return 'status' in body ? this.fail(body) : decoded(body, HEADER_SIZE + bodyLength);
+      }
+      queue.skip(HEADER_SIZE);
+      this.pending = header;
+      this.pendingBodyLength = bodyLength;
     }
-    if (this.queue.length < this.pendingBodyLength) return incomplete(this.pendingBodyLength);
+    if (queue.length < this.pendingBodyLength) return incomplete(this.pendingBodyLength);
     const header = this.pending;
     const bodyLength = this.pendingBodyLength;
     this.pending = undefined;
-    const body = decodeBody(header, this.queue.take(bodyLength), 0, this.options);
-    if (body.status === 'error') return this.fail(body);
-    if (body.status === 'incomplete') return body; // cannot happen: the whole body was taken
-    return decoded(body.value, HEADER_SIZE + bodyLength);
+    const body = readBody(header, queue.take(bodyLength), 0, bodyLength, this.options);
+    return 'status' in body ? this.fail(body) : decoded(body, HEADER_SIZE + bodyLength);
   }
 
   private fail(fault: WireFault): WireFault {

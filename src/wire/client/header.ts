@@ -42,27 +42,20 @@ export function hasLittleEndianFlag(word: number): boolean {
 /** Decodes the header at `offset`; never faults (validation is frameRules'). */
 export function decodeHeader(buf: Buffer, offset = 0): DecodeResult<MessageHeader> {
   if (buf.length - offset < HEADER_SIZE) return incomplete(HEADER_SIZE);
+  return decoded(readHeader(buf, offset), HEADER_SIZE);
+}
+
+/** decodeHeader without the result wrapper, for callers that know 48 bytes are there. */
+export function readHeader(buf: Buffer, offset: number): MessageHeader {
   const littleEndian = hasLittleEndianFlag(buf.readUInt32LE(offset));
-  return decoded(
-    littleEndian
-      ? {
-          type: clearEndian(buf.readUInt32LE(offset)),
-          sender: readName(buf, offset + SENDER_OFFSET, MAX_GROUP_NAME),
-          numGroups: buf.readInt32LE(offset + NUM_GROUPS_OFFSET),
-          hint: buf.readUInt32LE(offset + HINT_OFFSET),
-          dataLen: buf.readInt32LE(offset + DATA_LEN_OFFSET),
-          littleEndian,
-        }
-      : {
-          type: clearEndian(buf.readUInt32BE(offset)),
-          sender: readName(buf, offset + SENDER_OFFSET, MAX_GROUP_NAME),
-          numGroups: buf.readInt32BE(offset + NUM_GROUPS_OFFSET),
-          hint: buf.readUInt32LE(offset + HINT_OFFSET),
-          dataLen: buf.readInt32BE(offset + DATA_LEN_OFFSET),
-          littleEndian,
-        },
-    HEADER_SIZE,
-  );
+  return {
+    type: clearEndian(littleEndian ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset)),
+    sender: readName(buf, offset + SENDER_OFFSET, MAX_GROUP_NAME),
+    numGroups: littleEndian ? buf.readInt32LE(offset + NUM_GROUPS_OFFSET) : buf.readInt32BE(offset + NUM_GROUPS_OFFSET),
+    hint: buf.readUInt32LE(offset + HINT_OFFSET),
+    dataLen: littleEndian ? buf.readInt32LE(offset + DATA_LEN_OFFSET) : buf.readInt32BE(offset + DATA_LEN_OFFSET),
+    littleEndian,
+  };
 }
 
 /**

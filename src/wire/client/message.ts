@@ -8,9 +8,9 @@ import {
   REJECT_OLD_TYPE_SIZE,
   isRejectMessage,
 } from './constants';
-import { decoded, incomplete, wireFault, type DecodeResult } from './decodeResult';
+import { decoded, incomplete, wireFault, type DecodeResult, type WireFault } from './decodeResult';
 import { checkHeader, frameBodyLength, type FrameOptions } from './frameRules';
-import { decodeHeader, encodeHeader, type MessageHeader } from './header';
+import { encodeHeader, readHeader, type MessageHeader } from './header';
 import { isLegalGroupName, nameIsTerminated, readName, writeName } from './names';
 
 export interface SpreadMessage {
@@ -66,7 +66,7 @@ export function encodeMessage(message: SpreadMessage, littleEndian = true): Buff
 }
 
 /**
- * Decodes the body that follows an already checked header: `body` holds exactly
+ * Decodes the body that follows a header (which checkHeader should have passed): `body` holds
  * frameBodyLength(header) bytes from `offset`. Frames to the daemon also get their group names
  * checked (ILLEGAL_GROUP): each must end inside its 32 bytes (KILL's is ignored, as Spread
  * overwrites it), and a JOIN/LEAVE group must be a name SP_join/SP_leave would send.
@@ -77,9 +77,25 @@ export function decodeBody(
   offset: number,
   options: FrameOptions,
 ): DecodeResult<DecodedMessage> {
-  const { type, numGroups, littleEndian } = header;
+  // Guards a header that skipped checkHeader: the decoders never throw on input.
+  if (header.numGroups < 0 || header.dataLen < 0) {
+    return wireFault('ILLEGAL_MESSAGE', 'NEGATIVE_LENGTH', `num_groups ${header.numGroups}, data_len ${header.dataLen}`);
+  }
   const length = frameBodyLength(header, options.direction);
   if (body.length - offset < length) return incomplete(length);
+  const result = readBody(header, body, offset, length, options);
+  return 'status' in result ? result : decoded(result, length);
+}
+
+/** decodeBody without the result wrapper, for callers that know the `length` body bytes are there. */
+export function readBody(
+  header: MessageHeader,
+  body: Buffer,
+  offset: number,
+  length: number,
+  options: FrameOptions,
+): DecodedMessage | WireFault {
+  const { type, numGroups, littleEndian } = header;
   let at = offset;
   let oldType: number | undefined;
   if (options.direction === 'toClient' && isRejectMessage(type)) {
@@ -98,7 +114,7 @@ export function decodeBody(
   if (checkNames && (type & (MessageType.JOIN_MESS | MessageType.LEAVE_MESS)) !== 0 && !isLegalGroupName(groups[0]!)) {
     return wireFault('ILLEGAL_GROUP', 'ILLEGAL_GROUP', `"${groups[0]}" is not a group name one can join or leave`);
   }
-  const message: DecodedMessage = {
+  return {
     type,
     sender: header.sender,
     groups,
@@ -107,7 +123,6 @@ export function decodeBody(
     littleEndian,
     oldType, // always present (undefined unless a reject) so every message has one shape
   };
-  return decoded(message, length);
 }
 
 /**
@@ -115,12 +130,12 @@ export function decodeBody(
  * bytes from `offset` the frame needs; faults are as checkHeader and decodeBody give them.
  */
 export function decodeMessage(buf: Buffer, offset: number, options: FrameOptions): DecodeResult<DecodedMessage> {
-  const head = decodeHeader(buf, offset);
-  if (head.status !== 'ok') return head;
-  const fault = checkHeader(head.value, options);
+  if (buf.length - offset < HEADER_SIZE) return incomplete(HEADER_SIZE);
+  const header = readHeader(buf, offset);
+  const fault = checkHeader(header, options);
   if (fault) return fault;
-  const total = HEADER_SIZE + frameBodyLength(head.value, options.direction);
-  if (buf.length - offset < total) return incomplete(total);
-  const body = decodeBody(head.value, buf, offset + HEADER_SIZE, options);
-  return body.status === 'ok' ? decoded(body.value, total) : body;
+  const bodyLength = frameBodyLength(header, options.direction);
+  if (buf.length - offset - HEADER_SIZE < bodyLength) return incomplete(HEADER_SIZE + bodyLength);
+  const result = readBody(header, buf, offset + HEADER_SIZE, bodyLength, options);
+  return 'status' in result ? result : decoded(result, HEADER_SIZE + bodyLength);
 }

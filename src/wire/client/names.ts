@@ -9,12 +9,37 @@ const HASH = 0x23; // '#'
 const DOLLAR = 0x24; // '$': first character a joinable group name may use
 const TILDE = 0x7e; // '~'
 
+// Senders and group names repeat from message to message, and making a string from bytes is
+// the costliest step of decoding a small frame; a direct-mapped cache of recent names (keyed
+// by a hash of their bytes, checked byte for byte) lets most reads allocate nothing.
+const CACHE_SLOTS = 1024;
+const cachedBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(CACHE_SLOTS);
+const cachedNames: string[] = new Array<string>(CACHE_SLOTS).fill('');
+
 /** The characters of a fixed-width field up to its first NUL (all `width` bytes if none). */
 export function readName(buf: Buffer, offset: number, width: number): string {
-  const end = offset + width;
-  let i = offset;
-  while (i < end && buf[i] !== NUL) i++;
-  return i === offset ? '' : buf.toString('latin1', offset, i);
+  const limit = offset + width;
+  let end = offset;
+  let hash = 0x811c9dc5; // FNV-1a
+  while (end < limit) {
+    const c = buf[end]!;
+    if (c === NUL) break;
+    hash = Math.imul(hash ^ c, 0x01000193);
+    end++;
+  }
+  const length = end - offset;
+  if (length === 0) return '';
+  const slot = (hash ^ (hash >>> 16)) & (CACHE_SLOTS - 1);
+  const known = cachedBytes[slot];
+  if (known !== undefined && known.length === length) {
+    let i = 0;
+    while (i < length && known[i] === buf[offset + i]) i++;
+    if (i === length) return cachedNames[slot]!;
+  }
+  const name = buf.toString('latin1', offset, end);
+  cachedBytes[slot] = Uint8Array.prototype.slice.call(buf, offset, end);
+  cachedNames[slot] = name;
+  return name;
 }
 
 /** Whether a fixed-width field holds a NUL, i.e. a C string that ends inside it. */
