@@ -47,7 +47,7 @@ export interface E2eResult extends E2eCase {
   mbPerSec: number;
   /** Mean of the senders' percentiles; max is the largest of theirs. */
   latencyMs: { p50: number; p90: number; p99: number; max: number };
-  /** Token rotations per second, counted by the leader (d1) over its whole run: approximate. */
+  /** Token rotations per second, counted by the ring's leader over its whole run: approximate. */
   rotationsPerSec: number;
   /** Data packets sequenced per rotation, all daemons together. */
   packetsPerRotation: number;
@@ -215,11 +215,12 @@ const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + 
 
 export async function runE2eCase(c: E2eCase): Promise<E2eResult> {
   const { reports, problem } = await runOnce(c);
-  // With one sender the receivers' figures are the ring's; the sender also counts its own
-  // submissions' pacing. With three, every daemon both sends and receives.
+  // Throughput as a receiver sees it: with one sender, the two daemons that only receive;
+  // with three, every daemon both sends and receives, so all of them.
   const receivers = c.senders === 1 ? reports.filter((r) => r.sent === 0) : reports;
   const senders = reports.filter((r) => r.sent > 0);
-  const leader = reports.find((r) => r.daemon === DAEMONS[0].name);
+  // Only the ring's leader counts rotations; which daemon leads is membership's choice.
+  const leader = reports.reduce<DoneReport | undefined>((best, r) => ((r.counters?.rotations ?? 0) > (best?.counters?.rotations ?? 0) ? r : best), undefined);
   const rotations = leader?.counters?.rotations ?? NaN;
   const sum = (pick: (r: DoneReport) => number | undefined) => reports.reduce((n, r) => n + (pick(r) ?? NaN), 0);
   return {

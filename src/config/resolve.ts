@@ -5,7 +5,7 @@ import { ConfigError } from '../errors';
 import { anyAddress, familyOf, isLoopback, isMulticast, isUnspecified, parseIp } from './addresses';
 import { configHash, daemonVid } from './hash';
 import type { Position } from './lexer';
-import { applyOption, FIXED_DEFAULTS, resolveTimeouts, type OptionSettings } from './options';
+import { applyOption, FIXED_DEFAULTS, LOOPBACK_PAYLOAD_BUDGET, resolveTimeouts, type OptionSettings } from './options';
 import type { ConfigAst, DaemonAst, SegmentAst } from './parser';
 import type { ConfigOptions, HostEntry, IpFamily, Segment, SpreadConfig } from './types';
 
@@ -58,6 +58,11 @@ class Resolver {
     this.checkUnique(hosts, hostPos);
     const links = this.checkLinks(hosts, hostPos);
     const options = this.resolveOptions(family, segments.length);
+    // The payload budget's default fits the path MTU: Ethernet's 1500 bytes, or loopback's 64 KiB
+    // when every daemon is on this machine.
+    if (this.settings.values.payloadBudget === undefined && hosts.every((h) => h.daemonAddrs.every(isLoopback))) {
+      options.payloadBudget = LOOPBACK_PAYLOAD_BUDGET;
+    }
     return {
       file: this.ast.file,
       segments,
@@ -240,7 +245,7 @@ class Resolver {
       const at = this.optionPos.get('PersonalWindow') ?? this.optionPos.get('Window')!;
       this.fail(at, `PersonalWindow (${options.personalWindow}) is larger than Window (${options.window})`);
     }
-    if (options.acceleratedRing && options.acceleratedWindow > options.personalWindow) {
+    if (set.acceleratedRing === true && options.acceleratedWindow > options.personalWindow) {
       const at = this.optionPos.get('AcceleratedWindow') ?? this.optionPos.get('PersonalWindow') ?? this.optionPos.get('AcceleratedRing')!;
       this.fail(at, `AcceleratedWindow (${options.acceleratedWindow}) is larger than PersonalWindow (${options.personalWindow})`);
     }

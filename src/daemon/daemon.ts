@@ -80,6 +80,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           payloadBudget: o.payloadBudget,
           maxMessageSize: o.maxMessageSize,
           tokenRetransmitMs: o.timeouts.hurry,
+          accelerated: o.acceleratedRing,
           ...(options.ring ?? {}),
         },
         timeouts: membershipTimeouts(o.timeouts),

@@ -195,7 +195,7 @@ class Model {
   readonly svc: number[] = [];
   readonly sentProc: number[] = [];
   readonly sentIdx: number[] = [];
-  readonly groups: (string[] | undefined)[] = [];
+  readonly groups: (readonly string[] | undefined)[] = [];
   clientMode = false;
   readonly allMembers: string[] = [];
   private posBuf: Int32Array | undefined;
@@ -257,7 +257,7 @@ class Model {
     if (this.clientMode) {
       for (const p of this.procs) {
         p.client = true;
-        let prev: string[] | undefined;
+        let prev: readonly string[] | undefined;
         for (const e of logs.get(p.name) ?? []) {
           if (e.t !== 'msg' || e.groups === prev) continue;
           prev = e.groups;
@@ -658,9 +658,16 @@ function checkTotalOrder(m: Model, services: readonly ServiceName[]): Outcome {
 // ---------------------------------------------------------------------------------------
 // 3 FIFO
 
-/** Whether some conf line of p with from < line < to leaves out member `s`. */
+/**
+ * Whether the sender `s` was out of p's configuration somewhere from the delivery at `from` to
+ * the one at `to`: some conf line between them leaves it out, or the configuration in force at
+ * `from` (regular or transitional) already did — a message delivered in a transitional
+ * configuration without its sender, then one after the sender is back, spans a partition.
+ */
 function confExcludes(p: Proc, from: number, to: number, s: string): boolean {
-  for (let c = firstConfAfter(p, from); c < p.confs.length && p.confs[c].line < to; c++) if (!p.confs[c].members.includes(s)) return true;
+  const first = firstConfAfter(p, from);
+  if (first > 0 && !p.confs[first - 1].members.includes(s)) return true;
+  for (let c = first; c < p.confs.length && p.confs[c].line < to; c++) if (!p.confs[c].members.includes(s)) return true;
   return false;
 }
 
@@ -683,12 +690,19 @@ function leadingGapExcused(m: Model, p: Proc, line: number, s: string, missing: 
   const si = m.sentIdx[missing];
   const sl = o.sLine[si];
   // A message sent before the sender's first configuration waited for it (a daemon gathering
-  // sends nothing): it was sent in that first configuration.
+  // sends nothing): it was sent in that first regular configuration.
   const after = firstConfAfter(o, sl);
-  const c = o.confs[after - 1] ?? o.confs[after];
-  const members = c === undefined ? m.allMembers : c.members;
+  let c = o.confs[after - 1];
+  if (c === undefined) {
+    for (let k = after; k < o.confs.length && c === undefined; k++) if (o.confs[k].kind === 'regular') c = o.confs[k];
+  }
+  if (c === undefined) return !m.procsOf(m.allMembers, o.segs[o.sSeg[si]].ring).includes(p);
+  const ring = c.kind === 'regular' ? c.ring : o.segs[o.sSeg[si]].ring;
+  // A member that never installed that configuration (it failed while the ring formed, as seen
+  // from the sender) was never in it.
+  if (!p.ringSegs.has(ring)) return true;
   // p itself (not an earlier incarnation with its name) was in s's configuration?
-  return !m.procsOf(members, o.segs[o.sSeg[si]].ring).includes(p);
+  return !m.procsOf(c.members, ring).includes(p);
 }
 
 function checkFifo(m: Model): Outcome {
@@ -1097,6 +1111,8 @@ function checkReliability(m: Model, faultFree: boolean): Outcome {
     }
     for (const { ring, members } of order) {
       if (followed.get(ring)) continue;
+      // A member that never installed it (it failed while the ring formed) is a fault too.
+      if (m.procsOf(members, ring).some((q) => !q.ringSegs.has(ring) && !q.crashed)) continue;
       const msgs = new MsgList(m);
       for (const p of m.procs) {
         for (const si of p.ringSegs.get(ring) ?? []) for (let i = 0; i < p.nSent; i++) if (p.sSeg[i] === si) msgs.add(p.sId[i], p, p.sLine[i], true);

@@ -19,7 +19,7 @@ export interface MsgEntry {
   t: 'msg';
   id: string;
   svc: ServiceName;
-  groups: string[];
+  groups: readonly string[];
   len: number;
 }
 export type LogEntry = ConfEntry | SentEntry | MsgEntry;

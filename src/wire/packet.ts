@@ -175,6 +175,38 @@ export function writeItem(
   return off + chunkLen;
 }
 
+/** writeItem with the group list already encoded (encodeGroups), as the ring core keeps it. */
+export function writeItemRaw(
+  buf: Buffer,
+  off: number,
+  flags: number,
+  service: number,
+  origin: number,
+  counter: number,
+  totalLen: number,
+  ngroups: number,
+  groupSection: Buffer | null,
+  payload: Buffer,
+  chunkStart: number,
+  chunkLen: number,
+): number {
+  buf[off] = flags;
+  buf[off + 1] = service;
+  buf[off + 2] = groupSection ? ngroups : 0;
+  buf[off + 3] = 0;
+  buf.writeUInt32BE(origin >>> 0, off + 4);
+  buf.writeUInt32BE(counter >>> 0, off + 8);
+  buf.writeUInt32BE(totalLen >>> 0, off + 12);
+  buf.writeUInt32BE(chunkLen >>> 0, off + 16);
+  off += ITEM_HEADER_SIZE;
+  if (groupSection) {
+    groupSection.copy(buf, off);
+    off += groupSection.length;
+  }
+  payload.copy(buf, off, chunkStart, chunkStart + chunkLen);
+  return off + chunkLen;
+}
+
 /** Starts a data packet of `size` bytes in total; items follow at DATA_BODY_OFFSET. */
 export function beginData(size: number, stamp: Stamp, seq: number, count: number, flags: number): Buffer {
   const buf = Buffer.allocUnsafe(size);
@@ -236,6 +268,129 @@ export function decodeData(buf: Buffer): DataPacket | WireError {
 
 const NO_GROUPS: string[] = [];
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Checks a DATA packet (header already checked) without allocating: every item within bounds,
+ * from `sender` when given, and no message longer than `maxTotal`. Returns null when well formed.
+ */
+export function validateData(buf: Buffer, sender = -1, maxTotal = 0xffffffff): WireError | null {
+  if (buf.length < DATA_BODY_OFFSET) return new WireError('WIRE_TRUNCATED', 'data packet shorter than its fixed fields');
+  const count = buf.readUInt16BE(HEADER_SIZE + 4);
+  if (count === 0) return new WireError('WIRE_BAD_FIELD', 'data packet with no items');
+  let off = DATA_BODY_OFFSET;
+  for (let i = 0; i < count; i++) {
+    if (off + ITEM_HEADER_SIZE > buf.length) return new WireError('WIRE_TRUNCATED', `item ${i} header runs past the packet`);
+    const iflags = buf[off];
+    const ngroups = buf[off + 2];
+    if (iflags & ~3) return new WireError('WIRE_BAD_FIELD', `item ${i} has unknown flags ${iflags}`);
+    if (ngroups > 0 && !(iflags & ItemFlag.FIRST)) return new WireError('WIRE_BAD_FIELD', `item ${i}: groups on a non-first fragment`);
+    if (sender !== -1 && buf.readUInt32BE(off + 4) !== sender) return new WireError('WIRE_BAD_FIELD', `item ${i} is not from the packet's sender`);
+    const totalLen = buf.readUInt32BE(off + 12);
+    const chunkLen = buf.readUInt32BE(off + 16);
+    if (totalLen > maxTotal) return new WireError('WIRE_BAD_FIELD', `item ${i}: message of ${totalLen} bytes is over the limit`);
+    if (chunkLen > totalLen) return new WireError('WIRE_BAD_FIELD', `item ${i}: chunk longer than its message`);
+    if ((iflags & 3) === 3 && chunkLen !== totalLen) return new WireError('WIRE_BAD_FIELD', `item ${i}: whole message with a partial chunk`);
+    off += ITEM_HEADER_SIZE;
+    for (let g = 0; g < ngroups; g++) {
+      if (off >= buf.length) return new WireError('WIRE_TRUNCATED', `item ${i}: group list runs past the packet`);
+      off += 1 + buf[off];
+    }
+    if (off + chunkLen > buf.length) return new WireError('WIRE_TRUNCATED', `item ${i}: data runs past the packet`);
+    off += chunkLen;
+  }
+  if (off !== buf.length) return new WireError('WIRE_BAD_LENGTH', `${buf.length - off} stray bytes after the last item`);
+  return null;
+}
+
+/**
+ * Group names seen before, so decoding a name is a lookup rather than a new string each time
+ * (the same few groups recur in almost every message).
+ */
+export class GroupNameCache {
+  private readonly bytes: (Buffer | undefined)[];
+  private readonly names: string[];
+  private readonly listBytes: (Buffer | undefined)[];
+  private readonly lists: (readonly string[])[];
+  private readonly mask: number;
+
+  constructor(size = 256) {
+    this.bytes = new Array(size);
+    this.names = new Array(size);
+    this.listBytes = new Array(size);
+    this.lists = new Array(size);
+    this.mask = size - 1;
+  }
+
+  /**
+   * The list of `count` names encoded at buf[start…] (encodeGroups), and where it ends. Lists
+   * are shared between the messages that carry the same bytes: treat them as read-only.
+   */
+  readList(buf: Buffer, start: number, count: number): { names: readonly string[]; end: number } {
+    let end = start;
+    for (let g = 0; g < count; g++) end += 1 + buf[end];
+    const len = end - start;
+    let h = 0x811c9dc5 ^ (len << 8) ^ count;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const slot = (h >>> 0) & this.mask;
+    const known = this.listBytes[slot];
+    if (known !== undefined && known.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (known[i] !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return { names: this.lists[slot], end };
+    }
+    const names = new Array<string>(count);
+    let off = start;
+    for (let g = 0; g < count; g++) {
+      const n = buf[off];
+      names[g] = this.read(buf, off + 1, n);
+      off += 1 + n;
+    }
+    this.listBytes[slot] = Buffer.from(buf.subarray(start, end));
+    this.lists[slot] = Object.freeze(names);
+    return { names: this.lists[slot], end };
+  }
+
+  /** The name stored in buf[start, start + len). */
+  read(buf: Buffer, start: number, len: number): string {
+    let h = 0x811c9dc5 ^ len;
+    for (let i = 0; i < len; i++) h = Math.imul(h ^ buf[start + i], 0x01000193);
+    const slot = (h >>> 0) & this.mask;
+    const known = this.bytes[slot];
+    if (known !== undefined && known.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (known[i] !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.names[slot];
+    }
+    const name = buf.toString('latin1', start, start + len);
+    this.bytes[slot] = Buffer.from(buf.subarray(start, start + len));
+    this.names[slot] = name;
+    return name;
+  }
+}
+
+/** Encodes a group list as items carry it: per name a length byte, then its bytes. */
+export function encodeGroups(groups: readonly string[]): Buffer {
+  let n = 0;
+  for (const g of groups) n += 1 + Buffer.byteLength(g, 'latin1');
+  const buf = Buffer.allocUnsafe(n);
+  let off = 0;
+  for (const g of groups) {
+    const len = buf.write(g, off + 1, 'latin1');
+    buf[off] = len;
+    off += 1 + len;
+  }
+  return buf;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Token: unicast to the successor. Offsets after the header:

@@ -228,6 +228,7 @@ describe('integration: three daemons on loopback', function () {
       assert.ok(msgs.every((m) => m.len === spec.size && m.svc === spec.service), `${n}: every message has ${spec.size} bytes and service ${spec.service}`);
       assert.equal(log.filter((e) => e.t === 'sent').length, spec.count, `${n}: ${spec.count} sent lines`);
     }
+    if (process.env.RINGCAST_IT_VERBOSE) for (const r of reports) console.log(JSON.stringify(r));
     return { logs, reports };
   }
 
@@ -271,6 +272,7 @@ describe('integration: three daemons on loopback', function () {
         };
       },
     });
+    if (process.env.RINGCAST_IT_VERBOSE) console.log(`garbage datagrams sent: ${sentGarbage}`);
     assert.ok(sentGarbage > 0);
   });
 });

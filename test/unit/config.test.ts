@@ -265,6 +265,12 @@ describe('config grammar', () => {
 });
 
 describe('config options', () => {
+  it('sizes the default payload budget for the path MTU', () => {
+    assert.equal(parseConfig('Spread_Segment 225.0.1.1 { a 10.0.0.1 }').options.payloadBudget, DEFAULT_PAYLOAD_BUDGET);
+    assert.equal(options('').payloadBudget, 16000);
+    assert.equal(options('PayloadBudget = 1400').payloadBudget, 1400);
+  });
+
   it('applies every Spread and ringcast default', () => {
     const expected: ConfigOptions = {
       eventLogFile: null,
@@ -286,13 +292,13 @@ describe('config options', () => {
       window: 160,
       personalWindow: 20,
       acceleratedWindow: 15,
-      acceleratedRing: false,
+      acceleratedRing: true,
       wideAreaNetwork: false,
       timeouts: { ...LAN_TIMEOUTS },
       excludeSegAddrsFromHash: false,
       ignoreMulticastJoinErrors: false,
       multipath: 'active',
-      payloadBudget: 1400,
+      payloadBudget: 16000, // every daemon on loopback: see the next test for Ethernet's 1400
       maxMessageSize: 4 * 1024 * 1024,
       clientSocketDir: '/tmp',
       unicastSegment: false,

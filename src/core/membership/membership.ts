@@ -377,6 +377,13 @@ export class MembershipCore {
   private onJoin(h: PacketHeader, j: Join): void {
     const sender = h.sender;
     if (j.maxRingSeq > this.maxRingSeq) this.maxRingSeq = j.maxRingSeq;
+    // A daemon that has given up on us will form its ring without us; gathering with it, or
+    // failing it in return, only sets both sides flapping. Its ring's probes bring us together
+    // again, with fresh sets on both sides.
+    if (j.fails.includes(this.id.myId)) {
+      this.counters.staleMembershipPackets++;
+      return;
+    }
     if (this.state === 'operational') {
       const r = this.ringInfo!;
       if (r.members.includes(sender) && h.ringSeq < r.ringSeq && h.incarnation === this.incarnationOf(sender)) {
@@ -396,24 +403,18 @@ export class MembershipCore {
     // gather
     if (this.fails.has(sender)) return;
     let changed = false;
-    if (j.fails.includes(this.id.myId)) {
-      // It has given up on us: we cannot agree, so give up on it too.
-      this.fails.add(sender);
-      changed = true;
-    } else {
-      this.joins.set(sender, j);
-      this.heard.add(sender);
-      for (const p of [sender, ...j.procs]) {
-        if (!this.procs.has(p) && this.id.universe.includes(p)) {
-          this.procs.add(p);
-          changed = true;
-        }
+    this.joins.set(sender, j);
+    this.heard.add(sender);
+    for (const p of [sender, ...j.procs]) {
+      if (!this.procs.has(p) && this.id.universe.includes(p)) {
+        this.procs.add(p);
+        changed = true;
       }
-      for (const f of j.fails) {
-        if (f !== this.id.myId && !this.fails.has(f) && this.id.universe.includes(f)) {
-          this.fails.add(f);
-          changed = true;
-        }
+    }
+    for (const f of j.fails) {
+      if (!this.fails.has(f) && this.id.universe.includes(f)) {
+        this.fails.add(f);
+        changed = true;
       }
     }
     if (changed) this.sendJoin();
@@ -657,7 +658,7 @@ export class MembershipCore {
         kind: 'configuration',
         conf: { kind: 'transitional', ringSeq: r.ringSeq, ringRep: r.ringRep, members: t.map((e) => e.id), incarnations: t.map((e) => e.incarnation) },
       });
-      this.fromOldRing(this.oldRing.deliverRemaining());
+      this.fromOldRing(this.oldRing.deliverRemaining(new Set(t.map((e) => e.id))));
     }
     this.out.push({
       kind: 'configuration',

@@ -74,5 +74,10 @@ export interface CoreOptions {
 
 export type MembershipState = 'gather' | 'commit' | 'recovery' | 'operational';
 
-/** Service codes of the membership layer's own messages on a new ring (outside Spread's). */
-export const RecoveryService = { PACKET: 0x80, DONE: 0x81 } as const;
+/**
+ * Service codes of the membership layer's own messages on a new ring: 0x80 marks them as
+ * internal (outside Spread's codes), the low bits give the ordering. DONE is delivered SAFE, so a
+ * daemon installs the new ring only once every member holds every recovered packet: a member that
+ * fails before installing still delivers those packets with its old ring.
+ */
+export const RecoveryService = { PACKET: 0x80 | 0x10, DONE: 0x80 | 0x20 } as const;

@@ -20,16 +20,16 @@ import {
   PacketType,
   TokenFlag,
   WireError,
+  GroupNameCache,
   beginData,
   dataSeq,
-  decodeData,
   decodeHeader,
   decodeToken,
   encodeBare,
+  encodeGroups,
   encodeToken,
-  writeItem,
-  type DataItem,
-  type DataPacket,
+  validateData,
+  writeItemRaw,
   type Stamp,
   type Token,
 } from '../../wire/packet';
@@ -50,27 +50,31 @@ import { DEFAULT_RING_OPTIONS } from './types';
 interface Pending {
   service: number;
   groups: readonly string[];
-  groupBytes: number;
+  ngroups: number;
+  /** The group list as items carry it (encodeGroups), made once per message. */
+  groupSection: Buffer;
   payload: Buffer;
   counter: number;
   /** Bytes of payload already put into packets. */
   offset: number;
 }
 
-interface Stored {
-  buf: Buffer;
-  pkt: DataPacket;
-}
 
 interface Reassembly {
   counter: number;
   service: number;
-  groups: string[];
+  groups: readonly string[];
   buf: Buffer;
   filled: number;
 }
 
-/** Where the sender's incarnation sits in every packet header. */
+const WHOLE = ItemFlag.FIRST | ItemFlag.LAST;
+const NO_GROUPS: readonly string[] = Object.freeze([]);
+const DATA_COUNT_OFFSET = HEADER_SIZE + 4;
+const DATA_FLAGS_OFFSET = HEADER_SIZE + 6;
+
+/** Where the sender and its incarnation sit in every packet header. */
+const SENDER_OFFSET = HEADER_SIZE - 8;
 const INCARNATION_OFFSET = HEADER_SIZE - 4;
 
 /** Smallest fragment worth starting at the end of a packet that already holds something. */
@@ -105,7 +109,8 @@ export class RingCore {
   private readonly leader: boolean;
 
   // Received packets by sequence number, in a ring buffer covering (discarded, discarded+capacity).
-  private readonly slots: (Stored | undefined)[];
+  private readonly slots: (Buffer | undefined)[];
+  private readonly groupNames = new GroupNameCache();
   private readonly mask: number;
 
   /** Highest sequence number such that every packet up to it is here. */
@@ -113,6 +118,8 @@ export class RingCore {
   /** Highest sequence number known to be assigned. */
   private highSeq = 0;
   private delivered = 0;
+  /** Packets held (received and not yet discarded). */
+  private storedCount = 0;
   /** Everything ≤ safeLine is held by every member. */
   private safeLine = 0;
   /** Slots ≤ discarded are freed. */
@@ -129,6 +136,10 @@ export class RingCore {
   private wakeSent = false;
   private myLastSent = 0;
   private myLastBacklog = 0;
+  /** The ring's seq when we last passed the token on. */
+  private lastForwardSeq = 0;
+  /** New packets of this visit, multicast after the token when the ring is accelerated. */
+  private fresh: Buffer[] = [];
 
   private pending: Pending[] = [];
   private pendingHead = 0;
@@ -196,7 +207,7 @@ export class RingCore {
       delivered: this.delivered,
       safe: this.safeLine,
       discarded: this.discarded,
-      stored: this.highSeq > this.discarded ? this.countStored() : 0,
+      stored: this.storedCount,
     };
   }
 
@@ -232,7 +243,7 @@ export class RingCore {
   /** The stored bytes of packet `seq`, if this daemon holds it. */
   packetAt(seq: number): Buffer | undefined {
     if (seq <= this.discarded || seq - this.discarded > this.mask) return undefined;
-    return this.slots[seq & this.mask]?.buf;
+    return this.slots[seq & this.mask];
   }
 
   /** Feeds a data packet of this ring that arrived by another way (recovery); returns deliveries. */
@@ -249,14 +260,20 @@ export class RingCore {
   }
 
   /**
-   * Recovery is complete: delivers everything still held, in order, skipping sequence numbers
-   * nobody who moved on has (those messages are lost with the members that left).
+   * Recovery is complete: delivers everything still held, in order (the transitional
+   * configuration's messages). A sequence number nobody who moved on holds is a gap: it was sent
+   * by a daemon that left, and any later message from a daemon that left may depend on it, so
+   * after the first gap only messages from `movedOn` (the transitional members, who never saw
+   * the missing packet either) are delivered.
    */
-  deliverRemaining(): RingOutput[] {
+  deliverRemaining(movedOn: ReadonlySet<number>): RingOutput[] {
+    let gap = false;
     for (let seq = this.delivered + 1; seq <= this.highSeq; seq++) {
       if (seq - this.discarded > this.mask) break;
-      const st = this.slots[seq & this.mask];
-      if (st !== undefined) this.deliverPacket(st, seq);
+      const buf = this.slots[seq & this.mask];
+      if (buf === undefined) gap = true;
+      else if (!gap) this.deliverPacket(buf, seq);
+      else this.deliverPacket(buf, seq, movedOn);
       this.delivered = seq;
     }
     return this.drain();
@@ -285,14 +302,13 @@ export class RingCore {
       throw new RingcastError('RING_MESSAGE_TOO_LONG', `message of ${payload.length} bytes exceeds ${this.opts.maxMessageSize}`);
     }
     if (groups.length > MAX_GROUPS_PER_MESSAGE) throw new RingcastError('RING_TOO_MANY_GROUPS', `${groups.length} groups in one message`);
-    let groupBytes = 0;
     for (const g of groups) {
       const n = Buffer.byteLength(g, 'latin1');
       if (n > MAX_GROUP_NAME) throw new RingcastError('RING_GROUP_NAME', `group name of ${n} bytes`);
-      groupBytes += 1 + n;
     }
-    if (ITEM_HEADER_SIZE + groupBytes + 1 > this.opts.payloadBudget) {
-      throw new RingcastError('RING_GROUPS_TOO_LARGE', `group list of ${groupBytes} bytes does not fit a packet`);
+    const groupSection = encodeGroups(groups);
+    if (ITEM_HEADER_SIZE + groupSection.length + 1 > this.opts.payloadBudget) {
+      throw new RingcastError('RING_GROUPS_TOO_LARGE', `group list of ${groupSection.length} bytes does not fit a packet`);
     }
     let counter: number;
     if (req.counter !== undefined) {
@@ -301,7 +317,7 @@ export class RingCore {
     } else {
       counter = this.nextCounter++;
     }
-    this.pending.push({ service: req.service, groups, groupBytes, payload, counter, offset: 0 });
+    this.pending.push({ service: req.service, groups, ngroups: groups.length, groupSection, payload, counter, offset: 0 });
     this.out.push({ kind: 'submitted', counter, service: req.service });
     if (this.heldToken) {
       this.releaseHeldToken();
@@ -350,6 +366,11 @@ export class RingCore {
           this.counters.duplicateTokens++;
           return;
         }
+        // No honest token is further ahead of us than the ring lets anyone send.
+        if (t.seq > this.highSeq + this.opts.maxOutstanding + 2 * this.opts.window) {
+          this.counters.malformedPackets++;
+          return;
+        }
         this.acceptToken(t);
         break;
       }
@@ -376,13 +397,12 @@ export class RingCore {
       this.counters.overflowDrops++; // beyond what we can hold; it will be retransmitted
       return;
     }
-    const pkt = decodeData(buf);
-    if (pkt instanceof WireError) {
+    if (validateData(buf, buf.readUInt32BE(SENDER_OFFSET), this.opts.maxMessageSize) !== null) {
       this.counters.malformedPackets++;
       return;
     }
     this.counters.packetsReceived++;
-    this.store(seq, buf, pkt);
+    this.store(seq, buf);
     if (this.unconfirmedToken && seq > this.unconfirmedSeq) this.confirmToken();
     this.deliver();
   }
@@ -457,8 +477,12 @@ export class RingCore {
     const buf = encodeToken(this.stamp, t);
     this.unconfirmedToken = buf;
     this.unconfirmedSeq = t.seq;
+    this.lastForwardSeq = t.seq;
     this.out.push({ kind: 'send', to: this.successor, data: buf });
     this.out.push({ kind: 'setTimer', timer: 'tokenRetransmit', ms: this.opts.tokenRetransmitMs });
+    // Accelerated ring: the successor starts its turn while our new packets are still going out.
+    for (const data of this.fresh) this.out.push({ kind: 'mcast', data });
+    this.fresh.length = 0;
   }
 
   private confirmToken(): void {
@@ -474,9 +498,9 @@ export class RingCore {
     for (const s of t.rtr) {
       // At or below the discard line every member has it: a stale request, dropped.
       if (s <= this.discarded || s > t.seq) continue;
-      const st = this.slots[s & this.mask];
-      if (st !== undefined) {
-        this.out.push({ kind: 'mcast', data: st.buf });
+      const held = this.slots[s & this.mask];
+      if (held !== undefined) {
+        this.out.push({ kind: 'mcast', data: held });
         this.counters.retransmitsSent++;
         answered++;
       } else {
@@ -491,7 +515,9 @@ export class RingCore {
     const max = this.opts.maxRetransmitRequests;
     if (this.myAru >= t.seq || t.rtr.length >= max) return;
     const already = t.rtr.length > 0 ? new Set(t.rtr) : null;
-    const last = Math.min(t.seq, this.discarded + this.mask);
+    // Accelerated, packets sequenced since our last turn may still be on their way: ask only
+    // for older ones.
+    const last = Math.min(this.opts.accelerated ? this.lastForwardSeq : t.seq, this.discarded + this.mask);
     for (let s = this.myAru + 1; s <= last && t.rtr.length < max; s++) {
       if (this.slots[s & this.mask] === undefined && !(already && already.has(s))) t.rtr.push(s);
     }
@@ -511,9 +537,9 @@ export class RingCore {
       const buf = this.buildPacket(seq);
       t.seq = seq;
       if (seq > this.highSeq) this.highSeq = seq;
-      const pkt = decodeData(buf) as DataPacket; // our own bytes: cannot fail
-      this.store(seq, buf, pkt);
-      this.out.push({ kind: 'mcast', data: buf });
+      this.store(seq, buf);
+      if (this.opts.accelerated) this.fresh.push(buf);
+      else this.out.push({ kind: 'mcast', data: buf });
       this.counters.packetsSent++;
       n++;
     }
@@ -533,7 +559,7 @@ export class RingCore {
     while (this.pendingHead < this.pending.length) {
       const m = this.pending[this.pendingHead];
       const first = m.offset === 0;
-      const overhead = ITEM_HEADER_SIZE + (first ? m.groupBytes : 0);
+      const overhead = ITEM_HEADER_SIZE + (first ? m.groupSection.length : 0);
       const remaining = m.payload.length - m.offset;
       const space = budget - used - overhead;
       let chunk = remaining;
@@ -549,7 +575,7 @@ export class RingCore {
       this.itemLen[count] = chunk;
       count++;
       used += overhead + chunk;
-      if (m.service === Service.SAFE) flags |= DataFlag.HAS_SAFE;
+      if (m.service & Service.SAFE) flags |= DataFlag.HAS_SAFE;
       m.offset += chunk;
       if (chunk < remaining) break; // packet full
       this.pendingHead++;
@@ -560,9 +586,9 @@ export class RingCore {
     for (let i = 0; i < count; i++) {
       const m = this.itemMsg[i];
       const f = this.itemFlags[i];
-      off = writeItem(
+      off = writeItemRaw(
         buf, off, f, m.service, this.id.myId, m.counter, m.payload.length,
-        f & ItemFlag.FIRST ? m.groups : null, m.payload, this.itemStart[i], this.itemLen[i],
+        m.ngroups, f & ItemFlag.FIRST ? m.groupSection : null, m.payload, this.itemStart[i], this.itemLen[i],
       );
       this.itemMsg[i] = undefined as unknown as Pending; // drop the reference for GC
     }
@@ -572,8 +598,9 @@ export class RingCore {
   // ----------------------------------------------------------------------------------------
   // Receiving, delivery, garbage collection
 
-  private store(seq: number, buf: Buffer, pkt: DataPacket): void {
-    this.slots[seq & this.mask] = { buf, pkt };
+  private store(seq: number, buf: Buffer): void {
+    this.slots[seq & this.mask] = buf;
+    this.storedCount++;
     if (seq > this.highSeq) this.highSeq = seq;
     while (this.slots[(this.myAru + 1) & this.mask] !== undefined && this.myAru + 1 - this.discarded <= this.mask) {
       this.myAru++;
@@ -583,44 +610,62 @@ export class RingCore {
   private deliver(): void {
     while (this.delivered < this.myAru) {
       const seq = this.delivered + 1;
-      const st = this.slots[seq & this.mask]!;
-      if (st.pkt.flags & DataFlag.HAS_SAFE && seq > this.safeLine) return;
-      this.deliverPacket(st, seq);
+      const buf = this.slots[seq & this.mask]!;
+      if (buf.readUInt16BE(DATA_FLAGS_OFFSET) & DataFlag.HAS_SAFE && seq > this.safeLine) return;
+      this.deliverPacket(buf, seq);
       this.delivered = seq;
     }
   }
 
-  private deliverPacket(st: Stored, seq: number): void {
-    const inc = st.buf.readUInt32BE(INCARNATION_OFFSET);
-    for (const item of st.pkt.items) this.deliverItem(item, seq, inc);
-  }
-
-  private deliverItem(item: DataItem, seq: number, inc: number): void {
-    const whole = ItemFlag.FIRST | ItemFlag.LAST;
-    if ((item.flags & whole) === whole) {
-      this.emit({ origin: item.origin, originIncarnation: inc, counter: item.counter, service: item.service, groups: item.groups, payload: item.chunk, seq });
-      return;
-    }
-    if (item.flags & ItemFlag.FIRST) {
-      const buf = Buffer.allocUnsafe(item.totalLen);
-      item.chunk.copy(buf, 0);
-      this.partials.set(item.origin, { counter: item.counter, service: item.service, groups: item.groups, buf, filled: item.chunk.length });
-      return;
-    }
-    const p = this.partials.get(item.origin);
-    if (!p || p.counter !== item.counter || p.filled + item.chunk.length > p.buf.length) {
-      this.counters.orphanFragments++;
-      return;
-    }
-    item.chunk.copy(p.buf, p.filled);
-    p.filled += item.chunk.length;
-    if (item.flags & ItemFlag.LAST) {
-      this.partials.delete(item.origin);
-      if (p.filled !== p.buf.length) {
-        this.counters.orphanFragments++;
-        return;
+  /** Delivers the messages a (validated) packet completes, walking its bytes in place. */
+  private deliverPacket(buf: Buffer, seq: number, onlyFrom?: ReadonlySet<number>): void {
+    const inc = buf.readUInt32BE(INCARNATION_OFFSET);
+    const count = buf.readUInt16BE(DATA_COUNT_OFFSET);
+    let off = DATA_BODY_OFFSET;
+    for (let i = 0; i < count; i++) {
+      const flags = buf[off];
+      const service = buf[off + 1];
+      const ngroups = buf[off + 2];
+      const origin = buf.readUInt32BE(off + 4);
+      const counter = buf.readUInt32BE(off + 8);
+      const totalLen = buf.readUInt32BE(off + 12);
+      const chunkLen = buf.readUInt32BE(off + 16);
+      off += ITEM_HEADER_SIZE;
+      let groups = NO_GROUPS;
+      if (ngroups > 0) {
+        const list = this.groupNames.readList(buf, off, ngroups);
+        groups = list.names;
+        off = list.end;
       }
-      this.emit({ origin: item.origin, originIncarnation: inc, counter: p.counter, service: p.service, groups: p.groups, payload: p.buf, seq });
+      const start = off;
+      off += chunkLen;
+      if (onlyFrom && !onlyFrom.has(origin)) continue;
+
+      if ((flags & WHOLE) === WHOLE) {
+        this.emit({ origin, originIncarnation: inc, counter, service, groups, payload: buf.subarray(start, start + chunkLen), seq });
+        continue;
+      }
+      if (flags & ItemFlag.FIRST) {
+        const whole = Buffer.allocUnsafe(totalLen);
+        buf.copy(whole, 0, start, start + chunkLen);
+        this.partials.set(origin, { counter, service, groups, buf: whole, filled: chunkLen });
+        continue;
+      }
+      const p = this.partials.get(origin);
+      if (!p || p.counter !== counter || p.filled + chunkLen > p.buf.length) {
+        this.counters.orphanFragments++;
+        continue;
+      }
+      buf.copy(p.buf, p.filled, start, start + chunkLen);
+      p.filled += chunkLen;
+      if (flags & ItemFlag.LAST) {
+        this.partials.delete(origin);
+        if (p.filled !== p.buf.length) {
+          this.counters.orphanFragments++;
+          continue;
+        }
+        this.emit({ origin, originIncarnation: inc, counter: p.counter, service: p.service, groups: p.groups, payload: p.buf, seq });
+      }
     }
   }
 
@@ -631,13 +676,11 @@ export class RingCore {
 
   private discard(): void {
     const line = Math.min(this.safeLine, this.delivered);
-    for (let s = this.discarded + 1; s <= line; s++) this.slots[s & this.mask] = undefined;
+    for (let s = this.discarded + 1; s <= line; s++) {
+      if (this.slots[s & this.mask] !== undefined) this.storedCount--;
+      this.slots[s & this.mask] = undefined;
+    }
     if (line > this.discarded) this.discarded = line;
   }
 
-  private countStored(): number {
-    let n = 0;
-    for (let s = this.discarded + 1; s <= this.highSeq; s++) if (this.slots[s & this.mask] !== undefined) n++;
-    return n;
-  }
 }

@@ -24,7 +24,7 @@ export interface DeliveredMessage {
   originIncarnation: number;
   counter: number;
   service: number;
-  groups: string[];
+  groups: readonly string[];
   payload: Buffer;
   /** Sequence number of the packet that completed it (its place in the total order). */
   seq: number;
@@ -58,6 +58,12 @@ export interface RingOptions {
   maxRetransmitRequests: number;
   /** Largest message accepted by submit. */
   maxMessageSize: number;
+  /**
+   * Accelerated ring (Babay & Amir): pass the token on before multicasting this visit's new
+   * packets, so the successor starts sending sooner; retransmission requests then cover only
+   * packets sequenced before our previous turn.
+   */
+  accelerated: boolean;
 }
 
 export const DEFAULT_RING_OPTIONS: RingOptions = {
@@ -69,6 +75,7 @@ export const DEFAULT_RING_OPTIONS: RingOptions = {
   idleHoldMs: 10,
   maxRetransmitRequests: 128,
   maxMessageSize: 4 * 1024 * 1024,
+  accelerated: true,
 };
 
 export interface RingIdentity {
