@@ -4,6 +4,7 @@ import { isServiceName } from '../core/service';
 import { UsageError } from '../errors';
 import { DEFAULT_SIM_OPTIONS, type SimOptions } from '../sim/simulator';
 import { failureReason, runSimulation, type SimSummary } from '../sim/run';
+import { faultSweepOptions } from '../sim/sweep';
 import { numberOption } from './options';
 
 interface SimFlags {
@@ -59,11 +60,11 @@ export function registerSim(program: Command): void {
     .option('--payload-budget <bytes>', 'packed bytes per data packet', numberOption('--payload-budget', true))
     .option('--log-dir <dir>', 'write <daemon>.jsonl delivery logs here')
     .option('--json', 'print a JSON summary')
-    .option('--soak <n>', 'run n seeds from --seed on and print a table of outcomes', numberOption('--soak', true))
+    .option('--soak <n>', 'run n seeds from --seed on, each with its own mix of faults, sizes and services (the test sweep), and print a table of outcomes', numberOption('--soak', true))
     .action((flags: SimFlags) => {
       const opts = toSimOptions(flags);
       if (flags.soak !== undefined) {
-        soak(opts, flags.soak, Boolean(flags.json));
+        soak(flags.seed, flags.soak, Boolean(flags.json));
         return;
       }
       const { summary } = runSimulation(opts);
@@ -125,22 +126,23 @@ function printSummary(s: SimSummary): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-function soak(base: Partial<SimOptions>, n: number, json: boolean): void {
-  const first = base.seed ?? 1;
+function soak(first: number, n: number, json: boolean): void {
   let failed = 0;
   const started = process.hrtime.bigint();
-  if (!json) process.stdout.write('seed        ok    delivered   sim-ms  rotations  retrans  reason\n');
+  if (!json) process.stdout.write('seed        ok    daemons  faults (c/r/p/a)  loss   delivered   sim-ms  configs  reason\n');
   for (let seed = first; seed < first + n; seed++) {
-    const { summary: s } = runSimulation({ ...base, seed, logDir: undefined });
+    const o = faultSweepOptions(seed);
+    const { summary: s } = runSimulation(o);
     const why = failureReason(s);
     if (why) failed++;
     if (json) {
-      process.stdout.write(JSON.stringify({ seed, ok: s.ok, reason: why ?? null, simTimeMs: s.simTimeMs }) + '\n');
+      process.stdout.write(JSON.stringify({ seed, ok: s.ok, reason: why ?? null, simTimeMs: s.simTimeMs, configurations: s.configurations }) + '\n');
     } else {
       const delivered = Math.min(...Object.values(s.deliveredPerDaemon));
+      const faults = `${o.crashes}/${o.restarts}/${o.partitions}/${o.asymmetric}`;
       process.stdout.write(
-        `${String(seed).padEnd(10)}  ${(s.ok ? 'ok' : 'FAIL').padEnd(4)}  ${String(delivered).padStart(9)}  ${String(Math.round(s.simTimeMs)).padStart(7)}  ` +
-          `${String(s.tokenRotations).padStart(9)}  ${String(s.retransmissions).padStart(7)}  ${why ?? ''}\n`,
+        `${String(seed).padEnd(10)}  ${(s.ok ? 'ok' : 'FAIL').padEnd(4)}  ${String(o.daemons).padStart(7)}  ${faults.padEnd(16)}  ` +
+          `${String(o.loss).padEnd(5)}  ${String(delivered).padStart(9)}  ${String(Math.round(s.simTimeMs)).padStart(7)}  ${String(s.configurations).padStart(7)}  ${why ?? ''}\n`,
       );
     }
   }

@@ -41,8 +41,17 @@ export interface SimOptions {
   maxTimeMs: number;
   ring: Partial<RingOptions>;
   timeouts: Partial<MembershipTimeouts>;
+  /** Faults at given times instead of drawn ones (crash/restart: daemon; partition: sides). */
+  schedule?: ScheduledFault[];
   logDir?: string;
 }
+
+export type ScheduledFault =
+  | { time: number; kind: 'crash' | 'restart'; daemon: number }
+  | { time: number; kind: 'partition'; index: number; sides: number[][] }
+  | { time: number; kind: 'heal'; index: number }
+  | { time: number; kind: 'lossy'; from: number; to: number; loss: number }
+  | { time: number; kind: 'lossless'; from: number; to: number };
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
   seed: 1,
@@ -159,7 +168,7 @@ export class Simulator {
     this.groupNames = Array.from({ length: this.opts.groups }, (_, i) => `g${i}`);
     this.ids = Array.from({ length: this.opts.daemons }, (_, i) => i + 1);
     const duration = Math.max(1, this.opts.messages / this.opts.rate);
-    this.plan = planFaults(this.rng.fork(3), this.ids, this.opts, duration);
+    this.plan = this.opts.schedule ? scheduled(this.opts.schedule) : planFaults(this.rng.fork(3), this.ids, this.opts, duration);
     for (const id of this.ids) {
       const d: SimDaemon = {
         id,
@@ -412,6 +421,13 @@ export class Simulator {
       this.queue.push({ time: this.now + delay, kind: 'recv', node: to, life: dest.life, data });
     }
   }
+}
+
+function scheduled(faults: ScheduledFault[]): FaultPlan {
+  const events: FaultEvent[] = faults
+    .map((f) => ({ daemon: 0, index: 0, ...f, describe: `${f.time}ms ${f.kind} ${JSON.stringify(f)}` }))
+    .sort((a, b) => a.time - b.time);
+  return { events, endMs: events.length ? events[events.length - 1].time : 0 };
 }
 
 // A message's bytes follow from (origin, counter), so every delivery can be verified.

@@ -76,6 +76,25 @@ export function writeHeader(buf: Buffer, type: number, stamp: Stamp): void {
   buf.writeUInt32BE(stamp.incarnation >>> 0, 28);
 }
 
+/** Where the header's fields sit, for readers that take them one at a time (hot path). */
+export const HeaderOffset = { TYPE: 3, LENGTH: 4, HASH: 8, RING_SEQ: 12, RING_REP: 20, SENDER: 24, INCARNATION: 28 } as const;
+
+/** The header check of decodeHeader without building the header object: null when it passes. */
+export function checkHeader(buf: Buffer, expectedHash?: number): WireError | null {
+  if (
+    buf.length >= HEADER_SIZE &&
+    buf.readUInt16BE(0) === MAGIC &&
+    buf[2] === WIRE_VERSION &&
+    KNOWN_TYPES.has(buf[3]) &&
+    buf.readUInt32BE(4) === buf.length &&
+    (expectedHash === undefined || buf.readUInt32BE(8) === expectedHash >>> 0)
+  ) {
+    return null;
+  }
+  const h = decodeHeader(buf, expectedHash);
+  return h instanceof WireError ? h : new WireError('WIRE_BAD_FIELD', 'header check failed');
+}
+
 /**
  * The one header check before dispatch: magic, version, known type, length equal to the
  * datagram's, and (when given) the configuration hash.

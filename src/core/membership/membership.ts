@@ -17,6 +17,8 @@
 // - Merge: a ring's representative sends PROBE to daemons outside its ring; hearing one (or a
 //   JOIN) from outside sends a ring to gather, and the two rings become one.
 import {
+  HEADER_SIZE,
+  HeaderOffset,
   PacketType,
   WireError,
   decodeHeader,
@@ -78,6 +80,9 @@ export class MembershipCore {
   };
   private readonly ringOptions: CoreOptions['ring'];
   private readonly others: number[];
+  private readonly universe: Set<number>;
+  /** The members of the ring we run, less ourselves (where its multicasts go). */
+  private ringPeers: number[] = [];
 
   private state: MembershipState = 'gather';
   /** The ring being operated or recovered onto. */
@@ -114,6 +119,7 @@ export class MembershipCore {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...(options.timeouts ?? {}) };
     this.ringOptions = options.ring ?? {};
     this.others = identity.universe.filter((d) => d !== identity.myId);
+    this.universe = new Set(identity.universe);
     this.maxRingSeq = identity.ringSeqFloor;
     this.incarnations.set(identity.myId, identity.incarnation);
   }
@@ -171,6 +177,20 @@ export class MembershipCore {
   }
 
   private onPacket(buf: Buffer): void {
+    // The hot path: data and tokens of the ring we run go straight to it (it checks the rest).
+    const r = this.ringInfo;
+    if (
+      this.ring &&
+      r &&
+      buf.length >= HEADER_SIZE &&
+      (buf[HeaderOffset.TYPE] === PacketType.DATA || buf[HeaderOffset.TYPE] === PacketType.TOKEN) &&
+      buf.readUIntBE(HeaderOffset.RING_SEQ, 6) === r.ringSeq &&
+      buf.readUInt32BE(HeaderOffset.RING_REP) === r.ringRep
+    ) {
+      if (this.formation && this.formation.lastSent) this.confirmCommit(); // the new ring is moving
+      this.fromRing(this.ring.step({ kind: 'packet', data: buf }));
+      return;
+    }
     const h = decodeHeader(buf, this.id.configHash);
     if (h instanceof WireError) {
       this.counters.malformedPackets++;
@@ -180,7 +200,7 @@ export class MembershipCore {
       this.counters.foreignPackets++; // an earlier life of ours, still in the network
       return;
     }
-    if (!this.id.universe.includes(h.sender)) {
+    if (!this.universe.has(h.sender)) {
       this.counters.foreignPackets++;
       return;
     }
@@ -237,11 +257,10 @@ export class MembershipCore {
 
   private fromRing(outs: RingOutput[], alreadySubmitted = false): void {
     const ring = this.ring!;
-    const members = this.ringInfo!.members;
     for (const o of outs) {
       switch (o.kind) {
         case 'mcast':
-          this.out.push({ kind: 'mcast', to: this.peersOf(members), data: o.data });
+          this.out.push({ kind: 'mcast', to: this.ringPeers, data: o.data });
           break;
         case 'deliver':
           if (o.msg.service === RecoveryService.PACKET) this.onRecoveredPacket(o.msg.payload);
@@ -608,6 +627,7 @@ export class MembershipCore {
     );
     this.ring = ring;
     this.ringInfo = { ringSeq: f.ringSeq, ringRep: f.ringRep, members: f.members, incarnations: c.entries.map((e) => e.incarnation) };
+    this.ringPeers = this.peersOf(f.members);
     this.tokensSeen = 0;
     this.doneFrom = new Set();
     this.setTimer('tokenLoss', this.timeouts.tokenLossMs);

@@ -21,9 +21,10 @@ import {
   TokenFlag,
   WireError,
   GroupNameCache,
+  HeaderOffset,
   beginData,
+  checkHeader,
   dataSeq,
-  decodeHeader,
   decodeToken,
   encodeBare,
   encodeGroups,
@@ -340,18 +341,23 @@ export class RingCore {
   }
 
   private onPacket(buf: Buffer): void {
-    const h = decodeHeader(buf, this.id.configHash);
-    if (h instanceof WireError) {
+    if (checkHeader(buf, this.id.configHash) !== null) {
       this.counters.malformedPackets++;
       return;
     }
-    const inc = this.memberIncarnation.get(h.sender);
-    if (h.ringSeq !== this.id.ringSeq || h.ringRep !== this.id.ringRep || inc === undefined || (inc !== -1 && inc !== h.incarnation)) {
+    const type = buf[HeaderOffset.TYPE];
+    const inc = this.memberIncarnation.get(buf.readUInt32BE(HeaderOffset.SENDER));
+    if (
+      buf.readUIntBE(HeaderOffset.RING_SEQ, 6) !== this.id.ringSeq ||
+      buf.readUInt32BE(HeaderOffset.RING_REP) !== this.id.ringRep ||
+      inc === undefined ||
+      (inc !== -1 && inc !== buf.readUInt32BE(HeaderOffset.INCARNATION))
+    ) {
       this.counters.foreignPackets++;
       return;
     }
-    if (this.frozen && h.type !== PacketType.DATA) return;
-    switch (h.type) {
+    if (this.frozen && type !== PacketType.DATA) return;
+    switch (type) {
       case PacketType.DATA:
         this.onData(buf);
         break;
