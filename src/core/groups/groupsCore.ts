@@ -338,21 +338,23 @@ export class GroupsCore {
   }
 
   private deliverData(e: DataEnvelope): void {
-    const targets: string[] = [];
-    const add = (s: string): void => {
-      if (this.sessions.get(s)?.open && !targets.includes(s)) targets.push(s);
-    };
-    for (const target of e.groups) {
-      if (target.charCodeAt(0) === HASH) {
-        add(target);
-      } else {
-        const g = this.groups.get(target);
-        if (g) for (const m of g.membersAt(this.myId)) add(m);
+    const discard = isSelfDiscard(e.type) ? e.sender : undefined;
+    const isTarget = (s: string): boolean => s !== discard && this.sessions.get(s)?.open === true;
+    let targets: string[];
+    if (e.groups.length === 1 && e.groups[0]!.charCodeAt(0) !== HASH) {
+      // The common case: one group, whose members are distinct already.
+      targets = (this.groups.get(e.groups[0]!)?.membersAt(this.myId) ?? []).filter(isTarget);
+    } else {
+      const seen = new Set<string>();
+      for (const target of e.groups) {
+        if (target.charCodeAt(0) === HASH) {
+          if (isTarget(target)) seen.add(target);
+        } else {
+          const g = this.groups.get(target);
+          if (g) for (const m of g.membersAt(this.myId)) if (isTarget(m)) seen.add(m);
+        }
       }
-    }
-    if (isSelfDiscard(e.type)) {
-      const i = targets.indexOf(e.sender);
-      if (i >= 0) targets.splice(i, 1);
+      targets = [...seen];
     }
     if (targets.length > 0) this.emit(targets, { type: e.type, sender: e.sender, groups: e.groups, hint: e.hint, data: e.data });
   }

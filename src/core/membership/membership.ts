@@ -109,6 +109,8 @@ export class MembershipCore {
   // commit / recovery
   private formation: Formation | null = null;
   private transitional: CommitEntry[] = [];
+  /** Members we completed (but did not install) a recovery of our old ring with. */
+  private recoveredWith = new Set<number>();
   private doneFrom = new Set<number>();
 
   private tokensSeen = 0;
@@ -321,7 +323,7 @@ export class MembershipCore {
         this.failSilent();
         break;
       case 'form':
-        if (this.state === 'commit' || this.state === 'recovery') this.enterGather('formation timed out');
+        if (this.state === 'commit') this.enterGather('formation timed out');
         else if (this.state === 'gather') this.enterGather('no commit token');
         break;
       case 'commitRetransmit':
@@ -362,7 +364,10 @@ export class MembershipCore {
       this.queue = unsent.concat(this.queue);
     } else if ((was === 'commit' || was === 'recovery') && this.formation) {
       // The ring being formed is abandoned; the old ring (and what recovery brought it) stays.
-      if (this.ring && this.ring !== this.oldRing) this.fromRing(this.ring.freeze().outputs);
+      if (this.ring && this.ring !== this.oldRing) {
+        this.fromRing(this.ring.freeze().outputs);
+        if (was === 'recovery') this.salvageRecovery(this.ring);
+      }
       this.closedRingSeq = Math.max(this.closedRingSeq, this.formation.ringSeq);
     }
     this.ring = null;
@@ -630,6 +635,9 @@ export class MembershipCore {
     this.ringPeers = this.peersOf(f.members);
     this.tokensSeen = 0;
     this.doneFrom = new Set();
+    // From here the new ring's token carries recovery, however long it takes; losing the token
+    // (not a deadline) sends us back to gather.
+    this.cancelTimer('form');
     this.setTimer('tokenLoss', this.timeouts.tokenLossMs);
 
     // Who moves with us from our old ring, and what they hold of it.
@@ -663,6 +671,26 @@ export class MembershipCore {
     this.fromOldRing(this.oldRing.addRecovered(pkt));
   }
 
+  /**
+   * Leaving a recovery that may have completed elsewhere: another member installs the new ring
+   * once every DONE is safe, i.e. once we too have received every DONE and every recovered
+   * packet before them. If so, take them all into the old ring now, and remember who recovered
+   * with us: whatever we later deliver of the old ring must include what they delivered, which
+   * includes their messages after a gap (they never had the missing packets either).
+   */
+  private salvageRecovery(ring: RingCore): void {
+    const done = new Set<number>();
+    for (const o of ring.deliverReceived()) {
+      if (o.kind !== 'deliver') continue;
+      if (o.msg.service === RecoveryService.PACKET) this.onRecoveredPacket(o.msg.payload);
+      else if (o.msg.service === RecoveryService.DONE) done.add(o.msg.origin);
+    }
+    for (const d of this.doneFrom) done.add(d);
+    if (this.ringInfo && done.size === this.ringInfo.members.length) {
+      for (const e of this.transitional) this.recoveredWith.add(e.id);
+    }
+  }
+
   private onRecoveryDone(origin: number): void {
     if (this.state !== 'recovery') return;
     this.doneFrom.add(origin);
@@ -678,7 +706,7 @@ export class MembershipCore {
         kind: 'configuration',
         conf: { kind: 'transitional', ringSeq: r.ringSeq, ringRep: r.ringRep, members: t.map((e) => e.id), incarnations: t.map((e) => e.incarnation) },
       });
-      this.fromOldRing(this.oldRing.deliverRemaining(new Set(t.map((e) => e.id))));
+      this.fromOldRing(this.oldRing.deliverRemaining(new Set([...t.map((e) => e.id), ...this.recoveredWith])));
     }
     this.out.push({
       kind: 'configuration',
@@ -687,6 +715,7 @@ export class MembershipCore {
     this.counters.ringsInstalled++;
     this.oldRing = null;
     this.oldInfo = null;
+    this.recoveredWith = new Set();
     this.state = 'operational';
     this.closedRingSeq = Math.max(this.closedRingSeq, r.ringSeq);
     this.cancelTimer('form');

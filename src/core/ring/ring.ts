@@ -280,6 +280,19 @@ export class RingCore {
     return this.drain();
   }
 
+  /**
+   * Delivers every packet received in order so far, SAFE or not: for a ring abandoned during
+   * recovery, whose messages are the membership layer's own.
+   */
+  deliverReceived(): RingOutput[] {
+    while (this.delivered < this.myAru) {
+      const seq = this.delivered + 1;
+      this.deliverPacket(this.slots[seq & this.mask]!, seq);
+      this.delivered = seq;
+    }
+    return this.drain();
+  }
+
   private drain(): RingOutput[] {
     const out = this.out;
     this.out = [];
