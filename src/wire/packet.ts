@@ -63,6 +63,31 @@ export interface Stamp {
   incarnation: number;
 }
 
+/**
+ * A stamp's header bytes, made once: a daemon sends thousands of packets with the same ring,
+ * sender and incarnation, so writing one is a copy plus type and length.
+ */
+export type HeaderTemplate = Buffer & { readonly __headerTemplate: true };
+
+export function headerTemplate(stamp: Stamp): HeaderTemplate {
+  const t = Buffer.alloc(HEADER_SIZE);
+  writeHeader(t, 0, stamp);
+  return t as HeaderTemplate;
+}
+
+/** Whatever takes a stamp also takes its template (faster). */
+export type StampLike = Stamp | HeaderTemplate;
+
+function writeStamped(buf: Buffer, type: number, stamp: StampLike): void {
+  if (Buffer.isBuffer(stamp)) {
+    stamp.copy(buf, 0, 0, HEADER_SIZE);
+    buf[3] = type;
+    buf.writeUInt32BE(buf.length, 4);
+  } else {
+    writeHeader(buf, type, stamp);
+  }
+}
+
 export function writeHeader(buf: Buffer, type: number, stamp: Stamp): void {
   buf.writeUInt16BE(MAGIC, 0);
   buf.writeUInt8(WIRE_VERSION, 2);
@@ -227,9 +252,9 @@ export function writeItemRaw(
 }
 
 /** Starts a data packet of `size` bytes in total; items follow at DATA_BODY_OFFSET. */
-export function beginData(size: number, stamp: Stamp, seq: number, count: number, flags: number): Buffer {
+export function beginData(size: number, stamp: StampLike, seq: number, count: number, flags: number): Buffer {
   const buf = Buffer.allocUnsafe(size);
-  writeHeader(buf, PacketType.DATA, stamp);
+  writeStamped(buf, PacketType.DATA, stamp);
   buf.writeUInt32BE(seq >>> 0, HEADER_SIZE);
   buf.writeUInt16BE(count, HEADER_SIZE + 4);
   buf.writeUInt16BE(flags, HEADER_SIZE + 6);
@@ -440,9 +465,9 @@ export interface Token {
   rtr: number[];
 }
 
-export function encodeToken(stamp: Stamp, t: Token): Buffer {
+export function encodeToken(stamp: StampLike, t: Token): Buffer {
   const buf = Buffer.allocUnsafe(TOKEN_FIXED_SIZE + 4 * t.rtr.length);
-  writeHeader(buf, PacketType.TOKEN, stamp);
+  writeStamped(buf, PacketType.TOKEN, stamp);
   const h = HEADER_SIZE;
   buf.writeUInt32BE(t.tokenSeq >>> 0, h);
   buf.writeUInt32BE(t.seq >>> 0, h + 4);
@@ -488,8 +513,8 @@ export function decodeToken(buf: Buffer): Token | WireError {
 }
 
 /** A packet that is only a header (WAKE). */
-export function encodeBare(type: number, stamp: Stamp): Buffer {
+export function encodeBare(type: number, stamp: StampLike): Buffer {
   const buf = Buffer.allocUnsafe(HEADER_SIZE);
-  writeHeader(buf, type, stamp);
+  writeStamped(buf, type, stamp);
   return buf;
 }

@@ -15,6 +15,12 @@ const FAULT_SEEDS: [number, string][] = [
   [183, 'safe delivery: a member left recovery before installing (DONE markers are now SAFE)'],
   [215, 'FIFO gap: a fragmented SAFE message incomplete after a partition'],
   [405, 'flapping singleton rings, then a transitional configuration without the sender'],
+  [173, 'reliability: a ring its leader installed alone, then crashed'],
+  [1009, 'liveness: two daemons failing each other in turn, forming singleton rings for ever'],
+  [166, 'liveness: two rings with the same number never merging'],
+  [3049, 'safe delivery: a member left a completed recovery, then filtered the old ring with fewer companions'],
+  [3282, 'safe delivery: the same, seven daemons'],
+  [7638, 'safe delivery: the same, with restarts'],
 ];
 const RING_SEEDS: [number, string][] = [];
 

@@ -31,7 +31,8 @@ import {
   encodeToken,
   validateData,
   writeItemRaw,
-  type Stamp,
+  headerTemplate,
+  type HeaderTemplate,
   type Token,
 } from '../../wire/packet';
 import { RingcastError } from '../../errors';
@@ -101,7 +102,7 @@ export class RingCore {
     orphanFragments: 0,
   };
 
-  private readonly stamp: Stamp;
+  private readonly stamp: HeaderTemplate;
   /** Member id → incarnation (or -1 when any incarnation is accepted). */
   private readonly memberIncarnation: Map<number, number>;
   /** Frozen: the ring is over; we only store late data and deliver for recovery. */
@@ -112,6 +113,8 @@ export class RingCore {
   // Received packets by sequence number, in a ring buffer covering (discarded, discarded+capacity).
   private readonly slots: (Buffer | undefined)[];
   private readonly groupNames = new GroupNameCache();
+  private readonly singleGroupSections = new Map<string, Buffer>();
+  private readonly listSections = new WeakMap<readonly string[], Buffer>();
   private readonly mask: number;
 
   /** Highest sequence number such that every packet up to it is here. */
@@ -163,13 +166,13 @@ export class RingCore {
     this.memberIncarnation = new Map(identity.members.map((m, i) => [m, identity.incarnations ? identity.incarnations[i] : -1]));
     this.successor = identity.members[(idx + 1) % identity.members.length];
     this.leader = idx === 0;
-    this.stamp = {
+    this.stamp = headerTemplate({
       configHash: identity.configHash,
       ringSeq: identity.ringSeq,
       ringRep: identity.ringRep,
       sender: identity.myId,
       incarnation: identity.incarnation,
-    };
+    });
     let cap = 1;
     while (cap < this.opts.maxOutstanding + 4 * this.opts.window + 64) cap <<= 1;
     this.slots = new Array(cap);
@@ -320,7 +323,7 @@ export class RingCore {
       const n = Buffer.byteLength(g, 'latin1');
       if (n > MAX_GROUP_NAME) throw new RingcastError('RING_GROUP_NAME', `group name of ${n} bytes`);
     }
-    const groupSection = encodeGroups(groups);
+    const groupSection = this.groupSectionOf(groups);
     if (ITEM_HEADER_SIZE + groupSection.length + 1 > this.opts.payloadBudget) {
       throw new RingcastError('RING_GROUPS_TOO_LARGE', `group list of ${groupSection.length} bytes does not fit a packet`);
     }
@@ -339,6 +342,25 @@ export class RingCore {
       this.wakeSent = true;
       this.out.push({ kind: 'send', to: this.id.members[0], data: encodeBare(PacketType.WAKE, this.stamp) });
     }
+  }
+
+  /** Most messages go to one group, or reuse a list: encode each group list once. */
+  private groupSectionOf(groups: readonly string[]): Buffer {
+    if (groups.length === 1) {
+      let b = this.singleGroupSections.get(groups[0]);
+      if (b === undefined) {
+        if (this.singleGroupSections.size > 4096) this.singleGroupSections.clear();
+        b = encodeGroups(groups);
+        this.singleGroupSections.set(groups[0], b);
+      }
+      return b;
+    }
+    let b = this.listSections.get(groups);
+    if (b === undefined) {
+      b = encodeGroups(groups);
+      this.listSections.set(groups, b);
+    }
+    return b;
   }
 
   private onTimer(timer: RingTimer): void {
