@@ -1,12 +1,13 @@
 // `ringcast daemon -c FILE [-n NAME]`: one daemon of the ring.
-import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { findLocalHost, loadConfig } from '../config';
 import { isServiceName, serviceName } from '../core/service';
 import { UsageError } from '../errors';
 import { Daemon } from '../daemon/daemon';
+import { SessionServer } from '../session';
 import { TrafficGenerator } from '../daemon/trafficGenerator';
-import { formatEntry, type LogEntry } from '../sim/deliveryLog';
+import type { LogEntry } from '../sim/deliveryLog';
+import { LogWriter } from '../sim/logFiles';
 import { numberOption } from './options';
 
 interface DaemonFlags {
@@ -20,6 +21,7 @@ interface DaemonFlags {
   expect?: number;
   inFlight: number;
   incarnation?: number;
+  socket?: string;
 }
 
 export function registerDaemon(program: Command): void {
@@ -35,6 +37,7 @@ export function registerDaemon(program: Command): void {
     .option('--groups <list>', 'test traffic: comma-separated groups', 'test')
     .option('--expect <n>', 'test traffic: report when this many messages (all senders) are delivered', numberOption('--expect', true))
     .option('--in-flight <n>', 'test traffic: own undelivered messages at most', numberOption('--in-flight', true), 2000)
+    .option('--socket <path>', 'Unix socket for clients (default <ClientSocketDir>/<port>, or <port>-<name> when daemons of the file share the port); "none" for no socket')
     .option('--incarnation <n>', 'this life of the daemon (default: from the clock); logs name lives other than 1 "name@n"', numberOption('--incarnation', true))
     .action(async (flags: DaemonFlags) => {
       const config = loadConfig(flags.config);
@@ -43,13 +46,19 @@ export function registerDaemon(program: Command): void {
       const daemon = new Daemon(config, host, flags.incarnation !== undefined ? { incarnation: flags.incarnation } : {});
       const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${host.name}: ${line}\n`);
 
-      let logStream: fs.WriteStream | undefined;
+      // Synchronous, buffered log: a 'sent' line reaches the kernel before the message can leave
+      // this process, so a kill -9 never leaves a message delivered elsewhere but not sent here.
+      let logWriter: LogWriter | undefined;
       if (flags.log) {
-        logStream = fs.createWriteStream(flags.log);
-        const write = (e: LogEntry) => logStream!.write(formatEntry(e) + '\n');
+        const w = (logWriter = new LogWriter(flags.log));
+        const write = (e: LogEntry) => w.write(e);
+        setInterval(() => w.flush(), 100).unref(); // keep the file current for readers
         daemon.on('configuration', (c) => write({ t: 'conf', kind: c.kind, ring: c.ring, members: c.members }));
         const me = daemon.memberName(host.id, daemon.incarnation);
-        daemon.on('submitted', (n, svc) => write({ t: 'sent', id: `${me}#${n}`, svc: serviceName(svc) ?? 'AGREED' }));
+        daemon.on('submitted', (n, svc) => {
+          write({ t: 'sent', id: `${me}#${n}`, svc: serviceName(svc) ?? 'AGREED' });
+          w.flush();
+        });
         daemon.on('deliver', (m) =>
           write({
             t: 'msg',
@@ -62,7 +71,13 @@ export function registerDaemon(program: Command): void {
       }
       daemon.on('configuration', (c) => say(`${c.kind} configuration ${c.ring}: ${c.members.join(' ')}`));
 
+      // Clients: every daemon of a ring runs the groups layer from its first configuration on.
+      const server = await SessionServer.attach(
+        daemon,
+        flags.socket === undefined ? {} : { unixSocketPath: flags.socket === 'none' ? null : flags.socket },
+      );
       await daemon.start();
+      say(`clients: ${server.addresses().join(', ')}`);
       say(`listening on ${host.daemonAddrs[0]}:${host.port} (udp), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}, incarnation ${daemon.incarnation}`);
 
       if (flags.generate !== undefined) {
@@ -93,10 +108,14 @@ export function registerDaemon(program: Command): void {
       await new Promise<void>((resolve) => {
         const shutdown = () => {
           say('shutting down');
-          void daemon.stop().then(() => {
-            if (logStream) logStream.end(() => resolve());
-            else resolve();
-          });
+          void server
+            .close()
+            .catch(() => undefined)
+            .then(() => daemon.stop())
+            .then(() => {
+              logWriter?.close();
+              resolve();
+            });
         };
         process.once('SIGTERM', shutdown);
         process.once('SIGINT', shutdown);

@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { RingcastError } from '../errors';
 import { registerSim } from './sim';
 import { registerDaemon } from './daemon';
+import { registerUser } from './user';
+import { registerFlood } from './flood';
+import { registerStatus } from './status';
 
 export function buildProgram(): Command {
   const program = new Command('ringcast')
@@ -12,6 +15,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDaemon(program);
   registerSim(program);
+  registerUser(program);
+  registerFlood(program);
+  registerStatus(program);
   return program;
 }
 

@@ -3,15 +3,11 @@
 // closing the session (what Spread does with a bad frame).
 import { SpreadError } from '../errors';
 import { Service, isServiceName, type ServiceName } from '../core/service';
-import {
-  MAX_GROUP_NAME,
-  MessageType,
-  SPREAD_FRAME_LIMITS,
-  encodeMessage,
-  hintFor,
-  isLegalGroupName,
-  type FrameLimits,
-} from '../wire/client';
+import { MAX_GROUP_NAME, MessageType } from '../wire/client/constants';
+import { SPREAD_FRAME_LIMITS, type FrameLimits } from '../wire/client/frameRules';
+import { hintFor } from '../wire/client/header';
+import { encodeMessage } from '../wire/client/message';
+import { isLegalGroupName } from '../wire/client/names';
 
 export interface MulticastOptions {
   /** Default 'AGREED'. */

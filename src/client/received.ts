@@ -2,20 +2,13 @@
 // message, and rejects. Built from the decoded frames of src/wire/client.
 import * as os from 'node:os';
 import { SERVICE_NAMES, Service, type ServiceName } from '../core/service';
-import {
-  MessageType,
-  decodeMembershipBody,
-  hintIsLittleEndian,
-  isMembershipMessage,
-  isRejectMessage,
-  messTypeOf,
-  wireFault,
-  type DecodedMessage,
-  type GroupId,
-  type WireFault,
-} from '../wire/client';
+import { MessageType, isMembershipMessage, isRejectMessage } from '../wire/client/constants';
+import { wireFault, type WireFault } from '../wire/client/decodeResult';
+import { hintIsLittleEndian, messTypeOf } from '../wire/client/header';
+import { decodeMembershipBody, type GroupId } from '../wire/client/membershipBody';
+import type { DecodedMessage } from '../wire/client/message';
 
-export type { GroupId } from '../wire/client';
+export type { GroupId } from '../wire/client/membershipBody';
 
 /** Why a regular membership changed (Spread's CAUSED_BY_* flags). */
 export type MembershipCause = 'JOIN' | 'LEAVE' | 'DISCONNECT' | 'NETWORK';
@@ -93,18 +86,44 @@ const CAUSES: ReadonlyArray<readonly [number, MembershipCause]> = [
 
 const HOST_IS_LITTLE_ENDIAN = os.endianness() === 'LE';
 
-/** `daemonId.time.index`, the form delivery logs use for a group's configuration id. */
+/**
+ * A group id as delivery logs write it (`conf` ring): `time.index.daemonId`. The formation time
+ * leads so that the checker's default ring order (by leading number) follows it; the leader's
+ * daemon id says nothing about age. Compare fully with compareGroupIdStrings.
+ */
 export function formatGroupId(id: GroupId): string {
-  return `${id.daemonId}.${id.time}.${id.index}`;
+  return `${id.time}.${id.index}.${id.daemonId}`;
 }
 
-/** The service a type's service bits name; with several bits set (no daemon sends that), the strongest. */
-export function serviceOfType(type: number): ServiceName {
-  for (let i = SERVICE_NAMES.length - 1; i >= 0; i--) {
-    const name = SERVICE_NAMES[i]!;
-    if ((type & Service[name]) !== 0) return name;
-  }
+/**
+ * Orders two formatGroupId strings by formation time, then per-group counter: negative when
+ * `a` is older. Undefined when either is not such a string or they are equal. Suits the
+ * checker's `ringOrder` option for client logs.
+ */
+export function compareGroupIdStrings(a: string, b: string): number | undefined {
+  const pa = /^(\d+)\.(\d+)\.\d+$/.exec(a);
+  const pb = /^(\d+)\.(\d+)\.\d+$/.exec(b);
+  if (!pa || !pb || a === b) return undefined;
+  const byTime = Number(pa[1]) - Number(pb[1]);
+  const order = byTime !== 0 ? byTime : Number(pa[2]) - Number(pb[2]);
+  return order === 0 ? undefined : Math.sign(order);
+}
+
+/** A group id the way spuser prints it: `daemonId time index`. */
+export function spreadGroupIdText(id: GroupId): string {
+  return `${id.daemonId} ${id.time} ${id.index}`;
+}
+
+// Service name by the six service bits (index: type & 0x3f); with several bits set (no daemon
+// sends that), the strongest.
+const SERVICE_BY_BITS: readonly ServiceName[] = Array.from({ length: 64 }, (_, bits) => {
+  for (let i = SERVICE_NAMES.length - 1; i >= 0; i--) if ((bits & Service[SERVICE_NAMES[i]!]) !== 0) return SERVICE_NAMES[i]!;
   return 'UNRELIABLE';
+});
+
+/** The service a type's service bits name (the strongest, should several be set). */
+export function serviceOfType(type: number): ServiceName {
+  return SERVICE_BY_BITS[type & MessageType.REGULAR_MESS]!;
 }
 
 function causeOf(type: number): MembershipCause | undefined {

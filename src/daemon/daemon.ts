@@ -123,8 +123,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return this.core;
   }
 
+  /** Leaves the ring (the others re-form at once) and closes the socket. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    if (this.transport) {
+      this.carryOut(this.core.step({ kind: 'leave' }));
+      await new Promise((r) => setTimeout(r, 20)); // let the leave go out before the socket closes
+    }
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();

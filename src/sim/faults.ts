@@ -4,7 +4,7 @@ import { Rng } from './rng';
 
 export interface FaultEvent {
   time: number;
-  kind: 'crash' | 'restart' | 'partition' | 'heal' | 'lossy' | 'lossless';
+  kind: 'crash' | 'stop' | 'restart' | 'partition' | 'heal' | 'lossy' | 'lossless';
   daemon: number;
   /** Partition number, for partition/heal. */
   index: number;

@@ -47,7 +47,7 @@ export interface SimOptions {
 }
 
 export type ScheduledFault =
-  | { time: number; kind: 'crash' | 'restart'; daemon: number }
+  | { time: number; kind: 'crash' | 'restart' | 'stop'; daemon: number }
   | { time: number; kind: 'partition'; index: number; sides: number[][] }
   | { time: number; kind: 'heal'; index: number }
   | { time: number; kind: 'lossy'; from: number; to: number; loss: number }
@@ -288,9 +288,11 @@ export class Simulator {
   private applyFault(f: FaultEvent): void {
     this.faultsDone++;
     switch (f.kind) {
+      case 'stop':
       case 'crash': {
         const d = this.byId.get(f.daemon)!;
         if (!d.alive) return;
+        if (f.kind === 'stop') this.apply(d, d.core.step({ kind: 'leave' }));
         const rc = d.core.ringCore?.counters;
         if (rc) {
           d.rotations += rc.rotations;

@@ -24,6 +24,8 @@ export const PacketType = {
   ALIVE: 18,
   PROBE: 19,
   RECOVERY: 20,
+  /** A daemon shutting down cleanly: its ring re-forms at once instead of waiting for the token. */
+  LEAVE: 21,
 } as const;
 export type PacketTypeCode = (typeof PacketType)[keyof typeof PacketType];
 const KNOWN_TYPES = new Set<number>(Object.values(PacketType));

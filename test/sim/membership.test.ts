@@ -37,6 +37,18 @@ describe('membership', () => {
     }
   });
 
+  it('re-forms at once when a daemon leaves cleanly, not after the token timeout', () => {
+    const crash = run({ daemons: 4, messages: 300, schedule: [{ time: 800, kind: 'crash', daemon: 2 }] });
+    const stop = run({ daemons: 4, messages: 300, schedule: [{ time: 800, kind: 'stop', daemon: 2 }] });
+    const firstWithout = (r: typeof crash) => {
+      const log = r.logs.get('d1')!;
+      return log.findIndex((e) => e.t === 'conf' && e.kind === 'regular' && !e.members.includes('d2'));
+    };
+    assert.ok(firstWithout(crash) > 0 && firstWithout(stop) > 0);
+    // Fewer of d1's own messages pile up waiting while the ring re-forms after a clean leave.
+    assert.ok(stop.summary.simTimeMs <= crash.summary.simTimeMs, `${stop.summary.simTimeMs} vs ${crash.summary.simTimeMs}`);
+  });
+
   it('splits into two rings in a partition and merges them when it heals', () => {
     const r = run({
       daemons: 5,

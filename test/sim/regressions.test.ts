@@ -21,6 +21,8 @@ const FAULT_SEEDS: [number, string][] = [
   [3049, 'safe delivery: a member left a completed recovery, then filtered the old ring with fewer companions'],
   [3282, 'safe delivery: the same, seven daemons'],
   [7638, 'safe delivery: the same, with restarts'],
+  [675, 'safe delivery: the same, after a restart'],
+  [9984, 'safe delivery: the same, after three partitions'],
 ];
 const RING_SEEDS: [number, string][] = [];
 

@@ -149,6 +149,11 @@ export class MembershipCore {
       case 'start':
         this.enterGather('start');
         break;
+      case 'leave': {
+        const leave = encodeBare(PacketType.LEAVE, this.stamp(this.ringInfo ?? this.oldInfo));
+        this.out.push({ kind: 'mcast', to: this.others, data: leave }, { kind: 'mcast', to: this.others, data: leave });
+        break;
+      }
       case 'packet':
         this.onPacket(input.data);
         break;
@@ -233,6 +238,9 @@ export class MembershipCore {
       }
       case PacketType.PROBE:
         this.onProbe(h);
+        break;
+      case PacketType.LEAVE:
+        this.onLeave(h);
         break;
       default:
         this.counters.foreignPackets++;
@@ -461,6 +469,23 @@ export class MembershipCore {
       this.procs.add(h.sender);
       this.sendJoin();
     }
+  }
+
+  /** A daemon that shuts down cleanly is failed at once, wherever we are. */
+  private onLeave(h: PacketHeader): void {
+    const sender = h.sender;
+    if (this.state === 'operational') {
+      if (!this.ringInfo!.members.includes(sender)) return;
+      this.enterGather('a member left');
+    } else if (this.state === 'commit' || this.state === 'recovery') {
+      if (!this.formation!.members.includes(sender)) return;
+      this.enterGather('a member left during formation');
+    }
+    if (this.fails.has(sender) || sender === this.id.myId) return;
+    this.procs.add(sender);
+    this.fails.add(sender);
+    this.sendJoin();
+    this.checkConsensus();
   }
 
   private failSilent(): void {

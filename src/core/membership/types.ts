@@ -6,6 +6,8 @@ export type CoreTimer = RingTimer | MembershipTimer;
 
 export type CoreInput =
   | { kind: 'start' }
+  /** A clean shutdown: tell the others, so they re-form without waiting for the token to be lost. */
+  | { kind: 'leave' }
   | { kind: 'packet'; data: Buffer }
   | { kind: 'timer'; timer: CoreTimer }
   | ({ kind: 'submit' } & SubmitRequest);

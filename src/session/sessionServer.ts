@@ -1,0 +1,332 @@
+// The daemon side of Spread's client protocol: accepts sessions on any duplex stream (TCP,
+// a Unix socket, or in memory), puts their requests on the ring, and runs the groups layer on
+// what the ring delivers, writing each local session its messages.
+//
+// Flow control both ways: a client that does not read is given MaxSessionMessages of slack and
+// then disconnected (OutputQueue); when this daemon's messages pile up in the ring (submitted,
+// not yet delivered back), every session's input pauses until half of them are through, as
+// Spread blocks session reads while its protocol queue is long.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Daemon } from '../daemon/daemon';
+import { GroupsCore } from '../core/groups/groupsCore';
+import type { GroupView, GroupsInput, GroupsOutput } from '../core/groups/types';
+import { RingcastError } from '../errors';
+import { encodeMessage } from '../wire/client/message';
+import { encodeReject } from '../wire/client/handshakeReplies';
+import { decodeEnvelope } from '../wire/envelope';
+import { ClientSession, type SessionEnd, type SessionHost } from './clientSession';
+import type { AuthPolicy, NameClaimer } from './handshake';
+import { resolveSessionOptions, sessionOptionsFromConfig, type SessionServerOptions } from './options';
+import { PrivateNames } from './privateNames';
+import type { RingRequest } from './ringRequests';
+import { daemonRingPort, type RingDelivery, type RingPort } from './ringPort';
+
+/** Ring services with this bit are the ring's own messages. */
+const RING_INTERNAL = 0x80;
+
+export interface SessionServerCounters {
+  accepted: number;
+  rejected: number;
+  /** Sessions closed for a frame that broke the rules. */
+  badFrames: number;
+  /** Sessions closed for not reading (MaxSessionMessages). */
+  tooSlow: number;
+  submitted: number;
+  /** Ring payloads that carried the envelope magic but did not decode. */
+  malformedEnvelopes: number;
+  /** Frames written to sessions. */
+  framesDelivered: number;
+}
+
+export interface SessionServerEvents {
+  /** A session ended (for logs). */
+  sessionEnded?(privateGroup: string | undefined, end: SessionEnd): void;
+}
+
+export class SessionServer {
+  readonly options: SessionServerOptions;
+  readonly counters: SessionServerCounters = {
+    accepted: 0,
+    rejected: 0,
+    badFrames: 0,
+    tooSlow: 0,
+    submitted: 0,
+    malformedEnvelopes: 0,
+    framesDelivered: 0,
+  };
+  private readonly core: GroupsCore;
+  private readonly names: PrivateNames;
+  /** Every session, from its first byte on. */
+  private readonly all = new Set<ClientSession>();
+  /** Open sessions by private group. */
+  private readonly open = new Map<string, ClientSession>();
+  /** Private groups whose KILL is in the ring. */
+  private readonly dying = new Set<string>();
+  private readonly unsubscribe: () => void;
+  private readonly listeners: net.Server[] = [];
+  private connections = 0;
+  private inFlight = 0;
+  private paused = false;
+  private closed = false;
+  // The core is fed one input at a time; inputs that arrive meanwhile (a ring that delivers
+  // synchronously from submit) wait their turn.
+  private feeding = false;
+  private readonly backlog: GroupsInput[] = [];
+  private killsDrained: (() => void) | null = null;
+
+  constructor(
+    private readonly ring: RingPort,
+    options: Partial<SessionServerOptions> = {},
+    private readonly events: SessionServerEvents = {},
+  ) {
+    this.options = resolveSessionOptions(options);
+    this.core = new GroupsCore({ myId: ring.daemonId, daemonOrder: ring.daemonOrder });
+    this.names = new PrivateNames(ring.daemonName, this.options.random);
+    this.unsubscribe = ring.subscribe({
+      deliver: (m) => this.onDelivery(m),
+      configuration: (change) => this.feed({ kind: 'configuration', change }),
+    });
+    const current = ring.currentConfiguration?.();
+    if (current) this.feed({ kind: 'configuration', change: current });
+  }
+
+  /**
+   * A server for a Daemon, listening as spread.conf says for it (its client addresses and port,
+   * and `<ClientSocketDir>/<port>`); `options` override (e.g. unixSocketPath, so several
+   * daemons on one host keep apart). Attach before `daemon.start()`: every daemon of a ring
+   * must run the groups layer from its first configuration on.
+   * @throws as listen().
+   */
+  static async attach(daemon: Daemon, options: Partial<SessionServerOptions> = {}, events: SessionServerEvents = {}): Promise<SessionServer> {
+    const server = new SessionServer(
+      daemonRingPort(daemon),
+      { ...sessionOptionsFromConfig(daemon.config, daemon.host), ...options },
+      events,
+    );
+    try {
+      await server.listen();
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+    return server;
+  }
+
+  /** Open sessions. */
+  get sessionCount(): number {
+    return this.open.size;
+  }
+
+  /** Where clients can connect: TCP `host:port` (the port chosen when 0 was asked) and the Unix socket path. */
+  addresses(): string[] {
+    return this.listeners.flatMap((l) => {
+      const a = l.address();
+      if (a === null) return [];
+      return [typeof a === 'string' ? a : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`];
+    });
+  }
+
+  /** The groups as this daemon knows them. */
+  groups(): GroupView[] {
+    return this.core.snapshot();
+  }
+
+  /**
+   * Starts accepting on the TCP addresses and the Unix socket of the options.
+   * @throws RingcastError SESSION_LISTEN when an address cannot be bound.
+   */
+  async listen(): Promise<void> {
+    for (const { host, port } of this.options.tcp) {
+      await this.listenOn({ host, port }, `${host}:${port}`, (socket) => socket.setNoDelay(true));
+    }
+    const unixPath = this.options.unixSocketPath;
+    if (unixPath !== null) {
+      removeStaleSocket(unixPath);
+      await this.listenOn({ path: unixPath }, unixPath);
+      try {
+        fs.chmodSync(unixPath, 0o666); // any local user may connect, as with Spread
+      } catch {
+        /* not fatal */
+      }
+    }
+  }
+
+  /** Serves one client on `stream` (any duplex: a socket, or an in-memory pair in tests). */
+  handle(stream: Duplex): void {
+    if (this.closed || this.all.size >= this.options.maxSessions) {
+      this.counters.rejected++;
+      stream.on('error', () => {});
+      stream.end(encodeReject('REJECT_QUOTA'));
+      return;
+    }
+    const session = new ClientSession(++this.connections, stream, this.hostFor(this.connections));
+    this.all.add(session);
+    if (this.paused) session.pauseInput();
+  }
+
+  /**
+   * Stops accepting, closes every session (their KILLs go to the ring, so other daemons see
+   * the disconnects) and waits up to closeTimeoutMs for the ring to deliver them.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const stopping = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
+    for (const s of [...this.all]) s.shutdown();
+    if (this.dying.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.closeTimeoutMs);
+        this.killsDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.killsDrained = null;
+    this.unsubscribe();
+    await Promise.all(stopping);
+    if (this.options.unixSocketPath !== null) removeStaleSocket(this.options.unixSocketPath);
+  }
+
+  // ---- sessions -----------------------------------------------------------------------------
+
+  private hostFor(connection: number): SessionHost {
+    const server = this;
+    const names: NameClaimer = this.names.claimerFor(connection);
+    const auth: AuthPolicy = this.options;
+    return {
+      names,
+      auth,
+      maxSessionMessages: this.options.maxSessionMessages,
+      maxMessageBytes: this.options.maxMessageBytes,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      opened(session, membership) {
+        server.counters.accepted++;
+        server.open.set(session.privateGroup!, session);
+        server.feed({ kind: 'sessionOpened', privateGroup: session.privateGroup!, membership });
+      },
+      submit(request) {
+        server.submit(request);
+      },
+      ended(session, end, killed) {
+        server.onSessionEnded(session, end, killed);
+      },
+    };
+  }
+
+  private onSessionEnded(session: ClientSession, end: SessionEnd, killed: boolean): void {
+    this.all.delete(session);
+    if (end.kind === 'rejected') this.counters.rejected++;
+    if (end.kind === 'badFrame') this.counters.badFrames++;
+    if (end.kind === 'tooSlow') this.counters.tooSlow++;
+    const group = session.privateGroup;
+    if (group !== undefined && this.open.get(group) === session) {
+      this.open.delete(group);
+      this.feed({ kind: 'sessionClosed', privateGroup: group });
+      if (killed) this.dying.add(group);
+      else this.names.release(group);
+    }
+    this.events.sessionEnded?.(group, end);
+  }
+
+  // ---- the ring -----------------------------------------------------------------------------
+
+  private submit(request: RingRequest): void {
+    this.ring.submit(request.service, [], request.payload); // throws to the session if refused
+    this.counters.submitted++;
+    this.inFlight++;
+    if (!this.paused && this.inFlight >= this.options.maxInFlight) {
+      this.paused = true;
+      for (const s of this.all) s.pauseInput();
+    }
+  }
+
+  private onDelivery(m: RingDelivery): void {
+    if ((m.service & RING_INTERNAL) !== 0) return;
+    const r = decodeEnvelope(m.payload);
+    if (r.status === 'foreign') return;
+    if (m.origin >>> 0 === this.ring.daemonId >>> 0) this.oneDelivered();
+    if (r.status === 'error') {
+      this.counters.malformedEnvelopes++;
+      return;
+    }
+    this.feed({ kind: 'deliver', origin: m.origin, envelope: r.envelope });
+  }
+
+  private oneDelivered(): void {
+    if (this.inFlight > 0) this.inFlight--;
+    if (this.paused && this.inFlight <= this.options.maxInFlight >> 1) {
+      this.paused = false;
+      for (const s of this.all) s.resumeInput();
+    }
+  }
+
+  private feed(input: GroupsInput): void {
+    this.backlog.push(input);
+    if (this.feeding) return;
+    this.feeding = true;
+    try {
+      for (let next = this.backlog.shift(); next; next = this.backlog.shift()) this.carryOut(this.core.step(next));
+    } finally {
+      this.feeding = false;
+    }
+  }
+
+  private carryOut(outputs: GroupsOutput[]): void {
+    for (const o of outputs) {
+      switch (o.kind) {
+        case 'deliver': {
+          const frame = encodeMessage(o.message);
+          for (const to of o.sessions) {
+            const s = this.open.get(to);
+            if (s) {
+              s.send(frame);
+              this.counters.framesDelivered++;
+            }
+          }
+          break;
+        }
+        case 'submit':
+          try {
+            this.submit({ service: o.service, payload: o.payload });
+          } catch (e) {
+            // Without its report the exchange cannot complete: nothing sensible is left to do.
+            throw new RingcastError('SESSION_RING_REFUSED', `the ring refused this daemon's groups report: ${(e as Error).message}`, { cause: e });
+          }
+          break;
+        case 'sessionReleased':
+          if (this.dying.delete(o.privateGroup)) this.names.release(o.privateGroup);
+          if (this.dying.size === 0) this.killsDrained?.();
+          break;
+      }
+    }
+  }
+
+  private listenOn(address: net.ListenOptions, label: string, prepare?: (s: net.Socket) => void): Promise<void> {
+    const server = net.createServer((socket) => {
+      prepare?.(socket);
+      this.handle(socket);
+    });
+    this.listeners.push(server);
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(new RingcastError('SESSION_LISTEN', `cannot accept clients on ${label}: ${e.message}`, { cause: e }));
+      server.once('error', onError);
+      server.listen(address, () => {
+        server.off('error', onError);
+        server.on('error', () => {}); // later accept errors concern one connection only
+        resolve();
+      });
+    });
+  }
+}
+
+/** Removes a Unix socket file left behind (only a socket: never another kind of file). */
+function removeStaleSocket(path: string): void {
+  try {
+    if (fs.lstatSync(path).isSocket()) fs.unlinkSync(path);
+  } catch {
+    /* absent */
+  }
+}
