@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { markdownTable, num, progress, sizeLabel } from './format';
 import { findProfile, summarizeProfile, type ProfileSummary, type SelfTime } from './profile';
 
+const DIST_SRC = path.resolve(__dirname, '../src');
+/** The CLI as installed (bin/ringcast.js loads dist/src/cli/main.js). */
 const BIN = path.resolve(__dirname, '../../bin/ringcast.js');
 const DAEMONS = [
   { name: 'd1', address: '127.0.0.1' },
@@ -72,9 +74,37 @@ export function e2eCases(quick: boolean): E2eCase[] {
 
 // Live daemons of every run, so an exiting bench process never leaves one behind.
 const live = new Set<ChildProcess>();
+const snapshots = new Set<string>();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
+  for (const dir of snapshots) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+export interface BuildSnapshot {
+  /** A script that runs the snapshot's CLI, like bin/ringcast.js. */
+  launcher: string;
+  remove(): void;
+}
+
+/**
+ * Copies dist/src so every daemon of a bench run runs the same build even if dist/ is rebuilt
+ * meanwhile (others compile in this tree while benchmarks run). The copy lives under dist/ so
+ * the daemons still find node_modules.
+ */
+export function snapshotBuild(): BuildSnapshot {
+  const dir = fs.mkdtempSync(path.join(path.dirname(DIST_SRC), '.bench-snapshot-'));
+  snapshots.add(dir);
+  fs.cpSync(DIST_SRC, path.join(dir, 'src'), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
+  const launcher = path.join(dir, 'ringcast.js');
+  fs.writeFileSync(launcher, "require('./src/cli/main.js').main(process.argv.slice(2));\n");
+  return {
+    launcher,
+    remove: () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      snapshots.delete(dir);
+    },
+  };
+}
 
 /** Resolves false when `port` is taken on `address` (UDP, or TCP for the client port). */
 function portFree(kind: 'udp' | 'tcp', address: string, port: number): Promise<boolean> {
@@ -131,6 +161,8 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 interface RunOptions {
+  /** The CLI script to run daemons with (default bin/ringcast.js, the live build). */
+  launcher?: string;
   /** Profile this daemon with node --cpu-prof; the profile is written when it exits. */
   profileDaemon?: string;
 }
@@ -164,7 +196,7 @@ async function runOnce(c: E2eCase, opts: RunOptions = {}): Promise<RawRun> {
         const share = c.senders === 1 ? (i === 0 ? c.messages : 0) : Math.floor(c.messages / 3) + (i < c.messages % 3 ? 1 : 0);
         const nodeFlags = opts.profileDaemon === d.name ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
         const args = [
-          ...nodeFlags, BIN, 'daemon', '-c', conf, '-n', d.name,
+          ...nodeFlags, opts.launcher ?? BIN, 'daemon', '-c', conf, '-n', d.name,
           '--generate', String(share), '--expect', String(c.messages),
           '--size', String(c.size), '--service', c.service,
         ];
@@ -213,8 +245,8 @@ async function runOnce(c: E2eCase, opts: RunOptions = {}): Promise<RawRun> {
 
 const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-export async function runE2eCase(c: E2eCase): Promise<E2eResult> {
-  const { reports, problem } = await runOnce(c);
+export async function runE2eCase(c: E2eCase, launcher?: string): Promise<E2eResult> {
+  const { reports, problem } = await runOnce(c, { launcher });
   // Throughput as a receiver sees it: with one sender, the two daemons that only receive;
   // with three, every daemon both sends and receives, so all of them.
   const receivers = c.senders === 1 ? reports.filter((r) => r.sent === 0) : reports;
@@ -242,11 +274,11 @@ export async function runE2eCase(c: E2eCase): Promise<E2eResult> {
   };
 }
 
-export async function runE2e(opts: { quick: boolean }): Promise<E2eResult[]> {
+export async function runE2e(opts: { quick: boolean; launcher?: string }): Promise<E2eResult[]> {
   const results: E2eResult[] = [];
   for (const c of e2eCases(opts.quick)) {
     progress(`e2e: ${caseLabel(c)}, ${num(c.messages)} messages…`);
-    const r = await runE2eCase(c);
+    const r = await runE2eCase(c, opts.launcher);
     results.push(r);
     progress(`e2e: ${caseLabel(c)}: ${num(r.msgsPerSec)} msgs/s, ${r.mbPerSec.toFixed(1)} MB/s${r.problem ? ` — ${r.problem}` : ''}`);
   }
@@ -254,11 +286,11 @@ export async function runE2e(opts: { quick: boolean }): Promise<E2eResult[]> {
 }
 
 /** One 1 KB AGREED three-sender run with d2 under node --cpu-prof (figures of that run are not reported). */
-export async function profileE2e(opts: { quick: boolean }): Promise<{ daemon: string; summary?: ProfileSummary; problem: string }> {
+export async function profileE2e(opts: { quick: boolean; launcher?: string }): Promise<{ daemon: string; summary?: ProfileSummary; problem: string }> {
   const daemon = 'd2';
   const c: E2eCase = { size: 1024, service: 'AGREED', senders: 3, messages: 100_000 / (opts.quick ? 10 : 1) };
   progress(`e2e: profiling ${daemon} in ${caseLabel(c)}…`);
-  const r = await runOnce(c, { profileDaemon: daemon });
+  const r = await runOnce(c, { launcher: opts.launcher, profileDaemon: daemon });
   if (r.profile) logProfile(r.profile);
   return { daemon, summary: r.profile, problem: r.problem };
 }

@@ -44,6 +44,10 @@ function label(node: ProfileNode): string {
   return `${name} (${file}:${lineNumber + 1})`;
 }
 
+// Our compiled code: dist/src/…, dist/bench/…, or a bench run's copy of dist/src (bench/e2e.ts).
+const OUR_CODE = /\/dist\/(?:\.bench-snapshot-[^/]+\/)?((?:src|bench)(?:\/.*)?)\/[^/]+\.js$/;
+const RING_CORE = /\/dist\/(?:\.bench-snapshot-[^/]+\/)?src\/core\//;
+
 /** Where a function lives, coarsely: enough to tell our code from Node's and from GC. */
 function area(node: ProfileNode): string {
   const { functionName, url } = node.callFrame;
@@ -51,7 +55,7 @@ function area(node: ProfileNode): string {
     if (functionName === '(garbage collector)' || functionName === '(program)' || functionName === '(idle)') return functionName;
     return 'native builtins (e.g. latin1Slice, copy)';
   }
-  const ours = /\/dist\/((?:src|bench)(?:\/.*)?)\/[^/]+\.js$/.exec(url);
+  const ours = OUR_CODE.exec(url);
   if (ours) return `ringcast ${ours[1]}`;
   if (/^node:(internal\/)?dgram/.test(url)) return 'node:dgram (UDP send/receive)';
   if (/^node:(internal\/)?buffer/.test(url)) return 'node:buffer (Buffer reads/writes/slices)';
@@ -73,7 +77,7 @@ function rank(totals: Map<string, number>, busyMs: number, top: number): SelfTim
  * default: the ring core) are skipped, so process start-up (module loading, config) does not
  * count; pass null to keep everything.
  */
-export function summarizeProfile(file: string, top = 12, startAt: RegExp | null = /\/dist\/src\/core\//): ProfileSummary {
+export function summarizeProfile(file: string, top = 12, startAt: RegExp | null = RING_CORE): ProfileSummary {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>(prof.nodes.map((n) => [n.id, n]));
   let first = 0;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { coreMarkdown, runCore } from './core';
-import { e2eMarkdown, profileE2e, runE2e } from './e2e';
+import { e2eMarkdown, profileE2e, runE2e, snapshotBuild } from './e2e';
 import { progress } from './format';
 import { microMarkdown, runMicro } from './micro';
 
@@ -33,7 +33,9 @@ Each section is one run of \`npm run bench -- --write\` (or \`node dist/bench/ru
   (bench/profile.ts sums self time per function).
 
 Figures are for comparison between runs on the same machine; the load average at the start is given
-because other work on the machine skews them (the end-to-end runs most).
+because other work on the machine skews them, the end-to-end runs most: with more daemons than
+cores, a daemon waiting for a CPU holds up the token for the whole ring. The end-to-end daemons run
+a copy of dist/src taken when the run starts, so a rebuild meanwhile cannot mix versions.
 `;
 
 interface Flags {
@@ -96,6 +98,16 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const flags = parseFlags(argv);
   const started = new Date();
+  // Taken now, when this process has loaded the codecs and the core it measures in-process.
+  const build = flags.only.includes('e2e') ? snapshotBuild() : undefined;
+  try {
+    await runAll(flags, argv, started, build?.launcher);
+  } finally {
+    build?.remove();
+  }
+}
+
+async function runAll(flags: Flags, argv: string[], started: Date, launcher: string | undefined): Promise<void> {
   const header = [
     `## ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC${flags.quick ? ' (quick)' : ''}`,
     '',
@@ -107,8 +119,8 @@ async function main(): Promise<void> {
   if (flags.only.includes('micro')) body.push(microMarkdown(await runMicro({ quick: flags.quick })));
   if (flags.only.includes('core')) body.push(coreMarkdown(runCore({ quick: flags.quick })));
   if (flags.only.includes('e2e')) {
-    const results = await runE2e({ quick: flags.quick });
-    const prof = await profileE2e({ quick: flags.quick });
+    const results = await runE2e({ quick: flags.quick, launcher });
+    const prof = await profileE2e({ quick: flags.quick, launcher });
     body.push(e2eMarkdown(results, prof));
   }
   const minutes = (Date.now() - started.getTime()) / 60_000;
