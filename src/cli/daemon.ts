@@ -6,6 +6,7 @@ import { UsageError } from '../errors';
 import { Daemon } from '../daemon/daemon';
 import { SessionServer } from '../session';
 import { TrafficGenerator } from '../daemon/trafficGenerator';
+import { daemonStatusProvider } from '../daemon/statusProvider';
 import type { LogEntry } from '../sim/deliveryLog';
 import { LogWriter } from '../sim/logFiles';
 import { numberOption } from './options';
@@ -59,26 +60,29 @@ export function registerDaemon(program: Command): void {
           write({ t: 'sent', id: `${me}#${n}`, svc: serviceName(svc) ?? 'AGREED' });
           w.flush();
         });
-        daemon.on('deliver', (m) =>
+        daemon.on('deliver', (m) => {
+          if (m.counter === 0) return; // the client layer's traffic: the clients' own logs check it
           write({
             t: 'msg',
             id: `${daemon.memberName(m.origin, m.originIncarnation)}#${m.counter}`,
             svc: serviceName(m.service) ?? 'AGREED',
             groups: m.groups,
             len: m.payload.length,
-          }),
-        );
+          });
+        });
       }
       daemon.on('configuration', (c) => say(`${c.kind} configuration ${c.ring}: ${c.members.join(' ')}`));
+      daemon.on('link', (e) => say(`link ${e.link} (${host.daemonAddrs[e.link]}) to ${e.peerName} ${e.kind}: ${e.reason}`));
 
       // Clients: every daemon of a ring runs the groups layer from its first configuration on.
       const server = await SessionServer.attach(
         daemon,
         flags.socket === undefined ? {} : { unixSocketPath: flags.socket === 'none' ? null : flags.socket },
       );
+      server.setStatusProvider(daemonStatusProvider(daemon, { version: program.version() }));
       await daemon.start();
       say(`clients: ${server.addresses().join(', ')}`);
-      say(`listening on ${host.daemonAddrs[0]}:${host.port} (udp), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}, incarnation ${daemon.incarnation}`);
+      say(`listening on ${host.daemonAddrs.map((a) => `${a}:${host.port}`).join(', ')} (udp${host.daemonAddrs.length > 1 ? `, multipath ${config.multipath}` : ''}), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}, incarnation ${daemon.incarnation}`);
 
       if (flags.generate !== undefined) {
         const gen = new TrafficGenerator(

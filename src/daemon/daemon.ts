@@ -8,6 +8,8 @@ import type { ServiceCode } from '../core/service';
 import type { HostEntry, SpreadConfig, Timeouts } from '../config/types';
 import type { Transport } from '../link/transport';
 import { UdpTransport, type UdpPeer } from '../link/udp';
+import { UdpLinkSet } from '../link/udpLinkSet';
+import type { LinkEvent, LinkSetStatus, PeerStatus } from '../link/linkSet';
 
 export interface Configuration {
   kind: 'regular' | 'transitional';
@@ -22,6 +24,8 @@ export interface DaemonEvents {
   deliver: [msg: DeliveredMessage];
   configuration: [conf: Configuration];
   submitted: [counter: number, service: number];
+  /** A link to a peer went up or down (multipath only). */
+  link: [event: LinkEvent & { peerName: string }];
 }
 
 export interface DaemonOptions {
@@ -50,6 +54,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   readonly incarnation: number;
   private readonly core: MembershipCore;
   private transport!: Transport;
+  private linkSet: UdpLinkSet | null = null;
   private readonly timers = new Map<CoreTimer, NodeJS.Timeout>();
   private readonly names = new Map<number, string>();
   private regular: Configuration | null = null;
@@ -100,6 +105,20 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   async start(transport?: Transport): Promise<void> {
+    if (!transport && this.host.daemonAddrs.length > 1) {
+      // Multipath: one socket per network, a LinkSet choosing links and dropping copies.
+      const links = await UdpLinkSet.bind({
+        self: this.host.id,
+        mode: this.config.multipath === 'passive' ? 'passive' : 'active',
+        epoch: this.incarnation,
+        addresses: this.host.daemonAddrs,
+        port: this.host.port,
+        peers: new Map(this.config.hosts.map((h) => [h.id, { addresses: h.daemonAddrs, port: h.port }])),
+      });
+      links.onLinkEvent((e) => this.emit('link', { ...e, peerName: this.nameOf(e.peer) }));
+      this.linkSet = links;
+      transport = links;
+    }
     if (!transport) {
       const peers = new Map<number, UdpPeer>(this.config.hosts.map((h) => [h.id, { address: h.daemonAddrs[0], port: h.port }]));
       transport = await UdpTransport.bind(this.host.daemonAddrs[0], this.host.port, peers);
@@ -109,9 +128,24 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.feed({ kind: 'start' });
   }
 
-  /** Queues a message for the ring; its counter (the n of "<daemon>#<n>") comes with the "submitted" event. */
-  submit(service: ServiceCode, groups: readonly string[], payload: Buffer): void {
-    this.feed({ kind: 'submit', service, groups, payload });
+  /**
+   * Queues a message for the ring; its counter (the n of "<daemon>#<n>") comes with the
+   * "submitted" event. `internal`: the client layer's own traffic, delivered with counter 0 and
+   * never reported as submitted (see SubmitRequest.internal).
+   */
+  submit(service: ServiceCode, groups: readonly string[], payload: Buffer, internal = false): void {
+    this.feed({ kind: 'submit', service, groups, payload, internal });
+  }
+
+  /**
+   * Every link to every peer with its state and counters, when this daemon runs several links
+   * (multipath); null with a single link.
+   */
+  linkStatus(): (Omit<LinkSetStatus, 'peers'> & { addresses: string[]; peers: (PeerStatus & { name: string; addresses: string[] })[] }) | null {
+    if (!this.linkSet) return null;
+    const s = this.linkSet.status();
+    const addrs = new Map(this.config.hosts.map((h) => [h.id, h.daemonAddrs]));
+    return { ...s, addresses: this.host.daemonAddrs, peers: s.peers.map((p) => ({ ...p, name: this.nameOf(p.peer), addresses: addrs.get(p.peer) ?? [] })) };
   }
 
   /** The regular configuration installed last, if any. */

@@ -69,7 +69,7 @@ export class TrafficGenerator {
   }
 
   private onDeliver(m: DeliveredMessage): void {
-    if (this.finished) return;
+    if (this.finished || m.counter === 0) return; // counter 0: the client layer's own traffic
     if (this.delivered === 0) this.firstDelivery = process.hrtime.bigint();
     this.delivered++;
     this.bytes += m.payload.length;

@@ -28,6 +28,8 @@ export interface RingPort {
   readonly daemonName: string;
   /** Every daemon id in configuration-file order (members are listed in this order). */
   readonly daemonOrder: readonly number[];
+  /** A daemon's name by id (status reports); default `#<id>`. */
+  nameOf?(daemonId: number): string;
   /** The largest payload `submit` takes. */
   readonly maxPayload: number;
   /**
@@ -53,7 +55,9 @@ export function daemonRingPort(daemon: Daemon): RingPort {
     daemonName: daemon.host.name,
     daemonOrder: daemon.config.hosts.map((h) => h.id),
     maxPayload: daemon.config.options.maxMessageSize,
-    submit: (service, groups, payload) => daemon.submit(service, groups, payload),
+    nameOf: (id) => daemon.nameOf(id),
+    // The client layer's envelopes are the daemon's own traffic, outside its test-message numbering.
+    submit: (service, groups, payload) => daemon.submit(service, groups, payload, true),
     subscribe(listener) {
       const onDeliver = (m: DeliveredMessage): void => listener.deliver(m);
       const onConfiguration = (c: Configuration): void => listener.configuration(c.change);

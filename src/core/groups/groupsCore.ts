@@ -102,6 +102,22 @@ export class GroupsCore {
     return this.sortedGroups().map((g) => ({ name: g.name, groupId: { ...g.id }, members: g.members() }));
   }
 
+  /**
+   * Per daemon id, how many distinct clients are members of some group there (what the
+   * replicated state knows of other daemons' clients: a session in no group is invisible).
+   */
+  clientsPerDaemon(): Map<number, number> {
+    const members = new Map<number, Set<string>>();
+    for (const g of this.groups.values()) {
+      for (const d of g.daemonsInOrder()) {
+        let set = members.get(d.daemonId);
+        if (!set) members.set(d.daemonId, (set = new Set()));
+        for (const m of d.members) set.add(m);
+      }
+    }
+    return new Map([...members].map(([id, set]) => [id, set.size]));
+  }
+
   // ------------------------------------------------------------------------------------------
 
   private dispatch(input: GroupsInput): void {

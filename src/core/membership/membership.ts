@@ -173,12 +173,12 @@ export class MembershipCore {
   // Submits and packets
 
   private onSubmit(req: SubmitRequest): void {
-    const counter = this.nextCounter++;
+    const counter = req.internal ? 0 : this.nextCounter++;
     const msg: SubmitRequest = { service: req.service, groups: req.groups, payload: req.payload, counter };
     if (this.state === 'operational') {
       this.fromRing(this.ring!.step({ kind: 'submit', ...msg }));
     } else {
-      this.out.push({ kind: 'submitted', counter, service: req.service });
+      if (counter !== 0) this.out.push({ kind: 'submitted', counter, service: req.service });
       this.queue.push(msg);
     }
   }
@@ -278,7 +278,8 @@ export class MembershipCore {
           else this.out.push(o);
           break;
         case 'submitted':
-          if (!alreadySubmitted && o.service !== RecoveryService.PACKET && o.service !== RecoveryService.DONE) this.out.push(o);
+          // Counter 0: recovery traffic and the daemon's internal messages, never reported.
+          if (!alreadySubmitted && o.counter !== 0) this.out.push(o);
           break;
         default:
           this.out.push(o);

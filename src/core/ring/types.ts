@@ -9,6 +9,11 @@ export interface SubmitRequest {
   payload: Buffer;
   /** The per-daemon message counter; given by the membership layer so it runs on across rings. */
   counter?: number;
+  /**
+   * The daemon's own traffic (the client layer's envelopes): ordered like the rest, but outside
+   * the daemon's message numbering — it is delivered with counter 0 and never reported as sent.
+   */
+  internal?: boolean;
 }
 
 export type RingInput =
