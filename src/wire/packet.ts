@@ -378,17 +378,7 @@ export class GroupNameCache {
     let h = 0x811c9dc5 ^ (len << 8) ^ count;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     const slot = (h >>> 0) & this.mask;
-    const known = this.listBytes[slot];
-    if (known !== undefined && known.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (known[i] !== buf[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return { names: this.lists[slot], end };
-    }
+    if (sameBytes(this.listBytes[slot], buf, start, len)) return { names: this.lists[slot], end };
     const names = new Array<string>(count);
     let off = start;
     for (let g = 0; g < count; g++) {
@@ -406,22 +396,19 @@ export class GroupNameCache {
     let h = 0x811c9dc5 ^ len;
     for (let i = 0; i < len; i++) h = Math.imul(h ^ buf[start + i], 0x01000193);
     const slot = (h >>> 0) & this.mask;
-    const known = this.bytes[slot];
-    if (known !== undefined && known.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (known[i] !== buf[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.names[slot];
-    }
+    if (sameBytes(this.bytes[slot], buf, start, len)) return this.names[slot];
     const name = buf.toString('latin1', start, start + len);
     this.bytes[slot] = Buffer.from(buf.subarray(start, start + len));
     this.names[slot] = name;
     return name;
   }
+}
+
+/** Whether `known` holds exactly buf[start, start + len) (a loop: no view to allocate). */
+function sameBytes(known: Buffer | undefined, buf: Buffer, start: number, len: number): boolean {
+  if (known === undefined || known.length !== len) return false;
+  for (let i = 0; i < len; i++) if (known[i] !== buf[start + i]) return false;
+  return true;
 }
 
 /** Encodes a group list as items carry it: per name a length byte, then its bytes. */
