@@ -427,10 +427,12 @@ export class MembershipCore {
     } else if (this.state === 'commit' || this.state === 'recovery') {
       const f = this.formation!;
       if (!f.members.includes(sender)) return; // an outsider: the next merge brings it in
-      if (h.ringSeq === f.ringSeq && h.ringRep === f.ringRep) return; // stale
-      if (this.ringInfoOfJoinIsOlder(h)) return;
+      // A join stamped with the ring we are forming comes from a member that installed it and
+      // has already left it: our recovery is over, go with it (salvaging what recovery brought).
+      const fromNewRing = h.ringSeq === f.ringSeq && h.ringRep === f.ringRep;
+      if (!fromNewRing && this.ringInfoOfJoinIsOlder(h)) return;
       // A join that shows the sets we agreed on was sent before its sender saw the commit token.
-      if (sameSet(j.procs, [...this.procs]) && sameSet(j.fails, [...this.fails])) return;
+      if (!fromNewRing && sameSet(j.procs, [...this.procs]) && sameSet(j.fails, [...this.fails])) return;
       this.enterGather('member rejoined gather');
     }
     // gather
