@@ -31,6 +31,12 @@ interface SimFlags {
   logDir?: string;
   json?: boolean;
   soak?: number;
+  links: number;
+  linkMode: string;
+  linkDowns: number;
+  linkLossy: number;
+  linkDelays: number;
+  linkDelay: number;
 }
 
 export function registerSim(program: Command): void {
@@ -58,6 +64,12 @@ export function registerSim(program: Command): void {
     .option('--window <n>', 'flow control: packets per rotation', numberOption('--window', true))
     .option('--personal-window <n>', 'flow control: packets per daemon per visit', numberOption('--personal-window', true))
     .option('--payload-budget <bytes>', 'packed bytes per data packet', numberOption('--payload-budget', true))
+    .option('--links <n>', 'networks (multipath): each daemon sends through a link set over n networks', numberOption('--links', true), d.links)
+    .option('--link-mode <mode>', 'multipath: active (every link) or passive (best live link)', d.linkMode)
+    .option('--link-downs <n>', 'multipath: a network, or one host\'s interface on it, down for a while', numberOption('--link-downs', true), d.linkDowns)
+    .option('--link-lossy <n>', 'multipath: a network losing 20–90% in one direction between two daemons for a while', numberOption('--link-lossy', true), d.linkLossy)
+    .option('--link-delays <n>', 'multipath: a network delayed by --link-delay ms for a while', numberOption('--link-delays', true), d.linkDelays)
+    .option('--link-delay <ms>', 'multipath: the extra delay of a delayed network', numberOption('--link-delay'), d.linkDelayMs)
     .option('--log-dir <dir>', 'write <daemon>.jsonl delivery logs here')
     .option('--json', 'print a JSON summary')
     .option('--soak <n>', 'run n seeds from --seed on, each with its own mix of faults, sizes and services (the test sweep), and print a table of outcomes', numberOption('--soak', true))
@@ -108,6 +120,12 @@ function toSimOptions(f: SimFlags): Partial<SimOptions> {
     rate: f.rate,
     groups: f.groups,
     ...faults,
+    links: f.links,
+    linkMode: f.linkMode as SimOptions['linkMode'],
+    linkDowns: f.linkDowns,
+    linkLossy: f.linkLossy,
+    linkDelays: f.linkDelays,
+    linkDelayMs: f.linkDelay,
     ring,
     ...(f.logDir ? { logDir: f.logDir } : {}),
   };
@@ -120,6 +138,13 @@ function printSummary(s: SimSummary): void {
     `configurations installed: ${s.configurations}${s.faults.length ? `; faults: ${s.faults.join('; ')}` : ''}`,
     `network: ${s.packets.sent} datagrams, ${s.packets.dropped} lost, ${s.packets.duplicated} duplicated, ${s.packets.reordered} reordered; ` +
       `${s.retransmissions} retransmissions, ${s.tokenRetransmits} token retransmits`,
+    ...(s.links
+      ? [
+          `links: ${s.links.links} (${s.links.mode}), ${s.links.downs} down / ${s.links.ups} up events, ${s.links.duplicates} copies dropped, ` +
+            `${s.links.tooOld} before the window, ${s.links.resent} resent on failover, ${s.links.droppedDown} lost to down links; ` +
+            `a good link between every pair throughout: ${s.links.connected ? 'yes' : 'no'}`,
+        ]
+      : []),
     ...s.invariants.map((r) => `invariant ${r.invariant} ${r.name}: ${r.ok ? 'ok' : `VIOLATED: ${r.violation}`}`),
     s.ok ? 'ok' : 'FAILED',
   ];

@@ -10,7 +10,8 @@ import type { LogEntry } from './deliveryLog';
 import { EventQueue } from './eventQueue';
 import { DEFAULT_LINK, SimNetwork } from './network';
 import { Rng } from './rng';
-import { planFaults, type FaultEvent, type FaultPlan } from './faults';
+import { planFaults, planLinkFaults, type FaultEvent, type FaultPlan } from './faults';
+import { LinkSetCore, MAX_LINKS, type LinkAction, type LinkMode, type LinkSetConfig } from '../link/linkSet';
 
 export interface SimOptions {
   seed: number;
@@ -44,6 +45,22 @@ export interface SimOptions {
   /** Faults at given times instead of drawn ones (crash/restart: daemon; partition: sides). */
   schedule?: ScheduledFault[];
   logDir?: string;
+  /**
+   * Networks (multipath): 1 = one network and no link layer (as before links existed); more =
+   * each daemon's datagrams go through a LinkSetCore (src/link/linkSet.ts) over that many
+   * networks, each with its own loss, delay and faults.
+   */
+  links: number;
+  linkMode: LinkMode;
+  /** Drawn multipath faults (links > 1): a network, or one host's interface on it, down for a while. */
+  linkDowns: number;
+  /** Drawn multipath faults: one network losing 20–90% in one direction between two daemons for a while. */
+  linkLossy: number;
+  /** Drawn multipath faults: one network delayed by linkDelayMs for a while. */
+  linkDelays: number;
+  linkDelayMs: number;
+  /** Heartbeat and window settings of the link sets (defaults: LinkSetCore's). */
+  linkTuning?: Pick<LinkSetConfig, 'pingIntervalMs' | 'deadMs' | 'upPongs' | 'window' | 'failoverResend'>;
 }
 
 export type ScheduledFault =
@@ -51,7 +68,12 @@ export type ScheduledFault =
   | { time: number; kind: 'partition'; index: number; sides: number[][] }
   | { time: number; kind: 'heal'; index: number }
   | { time: number; kind: 'lossy'; from: number; to: number; loss: number }
-  | { time: number; kind: 'lossless'; from: number; to: number };
+  | { time: number; kind: 'lossless'; from: number; to: number }
+  | { time: number; kind: 'linkDown' | 'linkUp'; link: number; host?: number }
+  | { time: number; kind: 'linkLossy'; link: number; from: number; to: number; loss: number }
+  | { time: number; kind: 'linkLossless'; link: number; from: number; to: number }
+  | { time: number; kind: 'linkDelay'; link: number; ms: number }
+  | { time: number; kind: 'linkUndelay'; link: number };
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
   seed: 1,
@@ -73,7 +95,36 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   maxTimeMs: 600_000,
   ring: {},
   timeouts: {},
+  links: 1,
+  linkMode: 'active',
+  linkDowns: 0,
+  linkLossy: 0,
+  linkDelays: 0,
+  linkDelayMs: 200,
 };
+
+/** What the link layer did in a multipath run (links > 1). */
+export interface LinkSimStats {
+  links: number;
+  mode: LinkMode;
+  /** Datagrams lost to a down network or interface. */
+  droppedDown: number;
+  /** Copies dropped by the receivers' duplicate windows (within / before the window). */
+  duplicates: number;
+  tooOld: number;
+  /** Datagrams sent again on passive failover. */
+  resent: number;
+  /** Link up/down events over all daemons. */
+  ups: number;
+  downs: number;
+  /** Send errors reported by an interface that was down. */
+  sendErrors: number;
+  /**
+   * Every pair of daemons kept, throughout, one network that was up at both ends, not delayed
+   * more than 5 ms and losing at most half in each direction.
+   */
+  connected: boolean;
+}
 
 /** What one simulated run did; the invariant check is separate (see ./run). */
 export interface SimStats {
@@ -92,6 +143,8 @@ export interface SimStats {
   configurations: number;
   faults: string[];
   events: number;
+  /** Multipath runs only. */
+  links?: LinkSimStats;
 }
 
 export interface SimRun {
@@ -105,7 +158,9 @@ export interface SimRun {
 }
 
 type SimEvent =
-  | { time: number; order: number; kind: 'recv'; node: number; life: number; data: Buffer }
+  | { time: number; order: number; kind: 'recv'; node: number; life: number; data: Buffer; link?: number; from?: number }
+  | { time: number; order: number; kind: 'linktick'; node: number; life: number }
+  | { time: number; order: number; kind: 'linkerr'; node: number; life: number; link: number; to: number }
   | { time: number; order: number; kind: 'timer'; node: number; life: number; timer: CoreTimer; gen: number }
   | { time: number; order: number; kind: 'submit' }
   | { time: number; order: number; kind: 'fault'; fault: FaultEvent };
@@ -124,6 +179,8 @@ interface SimDaemon {
   rotations: number;
   retransmits: number;
   tokenRetransmits: number;
+  /** Multipath runs: this life's link set. */
+  linkSet?: LinkSetCore;
 }
 
 const CONFIG_HASH = 0x51a1c0de;
@@ -150,6 +207,16 @@ export class Simulator {
   private submitted = 0;
   private configurations = 0;
   private faultsDone = 0;
+  /** Multipath runs: one network per link (nets[0] is `net`), and their faults. */
+  private readonly nets: SimNetwork[];
+  /** Episodes in force (they may overlap): a link is down while any is. */
+  private readonly linkDownAll: number[] = [];
+  private readonly hostLinkDown = new Map<string, number>();
+  private readonly linkExtraMs: number[] = [];
+  private readonly linkDelayCount: number[] = [];
+  private readonly linkLoss = new Map<string, number>();
+  private readonly linkLossCount = new Map<string, number>();
+  private linkStats: LinkSimStats | undefined;
 
   constructor(options: Partial<SimOptions> = {}) {
     this.opts = { ...DEFAULT_SIM_OPTIONS, ...options };
@@ -169,6 +236,36 @@ export class Simulator {
     this.ids = Array.from({ length: this.opts.daemons }, (_, i) => i + 1);
     const duration = Math.max(1, this.opts.messages / this.opts.rate);
     this.plan = this.opts.schedule ? scheduled(this.opts.schedule) : planFaults(this.rng.fork(3), this.ids, this.opts, duration);
+    this.nets = [this.net];
+    if (this.opts.links > 1) {
+      // Forks after the ones above, so a one-link run draws exactly what it always did.
+      const linkRng = this.rng.fork(4);
+      for (let l = 1; l < this.opts.links; l++) {
+        this.nets.push(new SimNetwork(this.rng.fork(16 + l), this.net.link(0, 0)));
+      }
+      for (let l = 0; l < this.opts.links; l++) {
+        this.linkDownAll.push(0);
+        this.linkExtraMs.push(0);
+        this.linkDelayCount.push(0);
+      }
+      if (!this.opts.schedule) {
+        const extra = planLinkFaults(linkRng, this.ids, this.opts.links, this.opts, duration);
+        const events = [...this.plan.events, ...extra].sort((a, b) => a.time - b.time);
+        this.plan = { events, endMs: events.length ? events[events.length - 1].time : 0 };
+      }
+      this.linkStats = {
+        links: this.opts.links,
+        mode: this.opts.linkMode,
+        droppedDown: 0,
+        duplicates: 0,
+        tooOld: 0,
+        resent: 0,
+        ups: 0,
+        downs: 0,
+        sendErrors: 0,
+        connected: true,
+      };
+    }
     for (const id of this.ids) {
       const d: SimDaemon = {
         id,
@@ -198,6 +295,7 @@ export class Simulator {
   }
 
   run(): SimRun {
+    if (this.linkStats) for (const d of this.daemons) this.startLinks(d);
     for (const d of this.daemons) this.apply(d, d.core.step({ kind: 'start' }));
     if (this.opts.messages > 0) this.queue.push({ time: 0, kind: 'submit' });
     for (const f of this.plan.events) this.queue.push({ time: f.time, kind: 'fault', fault: f });
@@ -233,6 +331,14 @@ export class Simulator {
       faults: this.plan.events.map((f) => f.describe),
       events,
     };
+    if (this.linkStats) {
+      const ls = this.linkStats;
+      for (const net of this.nets.slice(1)) {
+        for (const k of ['sent', 'dropped', 'duplicated', 'reordered'] as const) stats.packets[k] += net.counters[k];
+      }
+      for (const d of this.daemons) this.collectLinkStats(d);
+      stats.links = { ...ls };
+    }
     const live = this.daemons.filter((d) => d.alive).map((d) => this.senderName(d.id, d.life));
     return { stats, logs, crashed: this.crashed, live, faultFree: this.plan.events.length === 0 };
   }
@@ -267,7 +373,29 @@ export class Simulator {
       case 'recv': {
         const d = this.byId.get(ev.node)!;
         if (!d.alive || d.life !== ev.life) return;
+        if (ev.link !== undefined) {
+          if (this.linkCut(ev.link, ev.from!, ev.node)) {
+            this.linkStats!.droppedDown++;
+            return;
+          }
+          this.carryLinks(d, d.linkSet!.receive(this.now, ev.from!, ev.link, ev.data));
+          return;
+        }
         this.apply(d, d.core.step({ kind: 'packet', data: ev.data }));
+        break;
+      }
+      case 'linktick': {
+        const d = this.byId.get(ev.node)!;
+        if (!d.alive || d.life !== ev.life) return;
+        this.carryLinks(d, d.linkSet!.tick(this.now));
+        this.scheduleLinkTick(d);
+        break;
+      }
+      case 'linkerr': {
+        const d = this.byId.get(ev.node)!;
+        if (!d.alive || d.life !== ev.life) return;
+        this.linkStats!.sendErrors++;
+        this.carryLinks(d, d.linkSet!.sendFailed(this.now, ev.link, ev.to, true));
         break;
       }
       case 'timer': {
@@ -315,6 +443,10 @@ export class Simulator {
         this.logs.set(name, d.log);
         d.timerGen = new Map();
         d.core = this.makeCore(d.id, d.life);
+        if (this.linkStats) {
+          this.collectLinkStats(d);
+          this.startLinks(d);
+        }
         this.apply(d, d.core.step({ kind: 'start' }));
         break;
       }
@@ -330,6 +462,139 @@ export class Simulator {
       case 'lossless':
         this.net.setLink(f.from!, f.to!, { loss: this.opts.loss });
         break;
+      case 'linkDown':
+      case 'linkUp': {
+        const step = f.kind === 'linkDown' ? 1 : -1;
+        if (f.host === undefined) this.linkDownAll[f.link!] = Math.max(0, this.linkDownAll[f.link!] + step);
+        else {
+          const key = `${f.host}/${f.link}`;
+          const n = Math.max(0, (this.hostLinkDown.get(key) ?? 0) + step);
+          if (n > 0) this.hostLinkDown.set(key, n);
+          else this.hostLinkDown.delete(key);
+        }
+        this.checkConnected();
+        break;
+      }
+      case 'linkLossy':
+      case 'linkLossless': {
+        const key = `${f.link}/${f.from}>${f.to}`;
+        const n = Math.max(0, (this.linkLossCount.get(key) ?? 0) + (f.kind === 'linkLossy' ? 1 : -1));
+        this.linkLossCount.set(key, n);
+        if (f.kind === 'linkLossy') {
+          const loss = Math.max(f.loss!, this.linkLoss.get(key) ?? 0);
+          this.nets[f.link!].setLink(f.from!, f.to!, { loss });
+          this.linkLoss.set(key, loss);
+        } else if (n === 0) {
+          this.nets[f.link!].setLink(f.from!, f.to!, { loss: this.opts.loss });
+          this.linkLoss.delete(key);
+        }
+        this.checkConnected();
+        break;
+      }
+      case 'linkDelay':
+      case 'linkUndelay': {
+        const l = f.link!;
+        this.linkDelayCount[l] = Math.max(0, this.linkDelayCount[l] + (f.kind === 'linkDelay' ? 1 : -1));
+        if (f.kind === 'linkDelay') this.linkExtraMs[l] = Math.max(this.linkExtraMs[l], f.ms!);
+        else if (this.linkDelayCount[l] === 0) this.linkExtraMs[l] = 0;
+        this.checkConnected();
+        break;
+      }
+    }
+  }
+
+  // ---- multipath ------------------------------------------------------------------------------
+
+  private startLinks(d: SimDaemon): void {
+    d.linkSet = new LinkSetCore(
+      { self: d.id, peers: this.ids, links: this.opts.links, mode: this.opts.linkMode, epoch: d.life, ...(this.opts.linkTuning ?? {}) },
+      this.now,
+    );
+    this.scheduleLinkTick(d);
+  }
+
+  private scheduleLinkTick(d: SimDaemon): void {
+    const next = d.linkSet!.nextTickAt();
+    if (Number.isFinite(next)) this.queue.push({ time: Math.max(next, this.now), kind: 'linktick', node: d.id, life: d.life });
+  }
+
+  /** Adds a life's link counters to the run's (once: at restart, or at the end). */
+  private collectLinkStats(d: SimDaemon): void {
+    const ls = this.linkStats!;
+    const st = d.linkSet?.status(this.now);
+    if (!st) return;
+    ls.resent += st.counters.resent;
+    for (const p of st.peers) {
+      for (const l of p.links) {
+        ls.duplicates += l.duplicates;
+        ls.tooOld += l.tooOld;
+      }
+    }
+    d.linkSet = undefined;
+  }
+
+  private carryLinks(d: SimDaemon, actions: LinkAction[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'transmit':
+          this.linkTransmit(d, a.to, a.link, a.header, a.data);
+          break;
+        case 'deliver':
+          if (d.alive) this.apply(d, d.core.step({ kind: 'packet', data: a.data }));
+          break;
+        case 'event':
+          if (a.event.kind === 'up') this.linkStats!.ups++;
+          else this.linkStats!.downs++;
+          break;
+      }
+    }
+  }
+
+  /** Is the network `link` cut between these two (at either end, or for everyone)? */
+  private linkCut(link: number, from: number, to: number): boolean {
+    return this.linkDownAll[link] > 0 || this.hostLinkDown.has(`${from}/${link}`) || this.hostLinkDown.has(`${to}/${link}`);
+  }
+
+  private linkTransmit(d: SimDaemon, to: number, link: number, header: Buffer, data: Buffer | null): void {
+    const from = d.id;
+    if (this.hostLinkDown.has(`${from}/${link}`)) {
+      // Our own interface is down: the send fails at once (ENETUNREACH).
+      this.queue.push({ time: this.now, kind: 'linkerr', node: from, life: d.life, link, to });
+      return;
+    }
+    if (this.blocked(from, to)) return;
+    const dest = this.byId.get(to);
+    if (!dest) return;
+    if (this.linkCut(link, from, to)) {
+      this.linkStats!.droppedDown++;
+      return;
+    }
+    const bytes = data ? Buffer.concat([header, data]) : header;
+    const extra = this.linkExtraMs[link];
+    for (const delay of this.nets[link].transmit(from, to)) {
+      this.queue.push({ time: this.now + delay + extra, kind: 'recv', node: to, life: dest.life, data: bytes, link, from });
+    }
+  }
+
+  /** After a link fault: does every pair still have a good network? Once not, the run is not "connected". */
+  private checkConnected(): void {
+    const ls = this.linkStats!;
+    if (!ls.connected) return;
+    const good = (l: number, a: number, b: number) =>
+      !this.linkCut(l, a, b) &&
+      this.linkExtraMs[l] <= 5 &&
+      (this.linkLoss.get(`${l}/${a}>${b}`) ?? 0) <= 0.5 &&
+      (this.linkLoss.get(`${l}/${b}>${a}`) ?? 0) <= 0.5;
+    for (const a of this.ids) {
+      for (const b of this.ids) {
+        if (a >= b) continue;
+        let any = false;
+        for (let l = 0; l < this.opts.links && !any; l++) any = good(l, a, b);
+        if (!any) {
+          ls.connected = false;
+          return;
+        }
+      }
     }
   }
 
@@ -416,6 +681,11 @@ export class Simulator {
   }
 
   private transmit(from: number, to: number, data: Buffer): void {
+    if (this.linkStats) {
+      const d = this.byId.get(from)!;
+      this.carryLinks(d, d.linkSet!.send(this.now, to, data));
+      return;
+    }
     if (this.blocked(from, to)) return;
     const dest = this.byId.get(to);
     if (!dest) return;
@@ -476,6 +746,14 @@ function validate(o: SimOptions): void {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new UsageError(`--${k} must be a whole number ≥ 0, not ${o[k]}`);
   }
   if (o.restarts > o.crashes) throw new UsageError(`--restarts (${o.restarts}) cannot exceed --crashes (${o.crashes})`);
+  if (!Number.isInteger(o.links) || o.links < 1 || o.links > MAX_LINKS) throw new UsageError(`--links must be 1–${MAX_LINKS}, not ${o.links}`);
+  if (o.linkMode !== 'active' && o.linkMode !== 'passive') throw new UsageError(`--link-mode must be active or passive, not ${o.linkMode}`);
+  for (const k of ['linkDowns', 'linkLossy', 'linkDelays'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a whole number ≥ 0, not ${o[k]}`);
+    if (o[k] > 0 && o.links < 2) throw new UsageError('link faults need --links 2 or more');
+  }
+  if (!(o.linkDelayMs >= 0)) throw new UsageError(`--link-delay must be ≥ 0 ms, not ${o.linkDelayMs}`);
+  if (o.links < 2 && o.schedule?.some((f) => f.kind.startsWith('link'))) throw new UsageError('link faults need links ≥ 2');
   if (o.service !== 'mixed' && !SERVICE_NAMES.includes(o.service)) {
     throw new UsageError(`--service must be one of ${SERVICE_NAMES.join(', ')} or mixed, not ${o.service}`);
   }

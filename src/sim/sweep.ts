@@ -69,3 +69,44 @@ export function faultSweepOptions(seed: number): Partial<SimOptions> {
     groups: r.int(1, 5),
   };
 }
+
+/**
+ * A seed of the multipath sweep: 2–4 networks, active or passive, with networks (or one host's
+ * interface) going down and up, one network lossy in one direction, one network delayed by many
+ * token rotations (20–300 ms), on top of light loss, duplication and reordering; now and then a
+ * daemon restart (a new life: the link layer's duplicate windows must start over). Small
+ * duplicate windows in some seeds, so that late copies fall before the window.
+ */
+export function linkSweepOptions(seed: number): Partial<SimOptions> {
+  const r = new Rng(seed ^ 0x11ab5);
+  const daemons = r.int(3, 5);
+  const links = r.pick([2, 2, 2, 3, 4]);
+  const linkMode = r.chance(0.5) ? 'active' : 'passive';
+  let linkDowns = r.pick([0, 1, 1, 2, 3]);
+  const linkLossy = r.pick([0, 0, 1, 2]);
+  const linkDelays = r.pick([0, 0, 1, 1]);
+  if (linkDowns + linkLossy + linkDelays === 0) linkDowns = 1;
+  const restart = r.chance(0.1);
+  const messages = r.int(200, 800);
+  return {
+    seed,
+    daemons,
+    links,
+    linkMode,
+    linkDowns,
+    linkLossy,
+    linkDelays,
+    linkDelayMs: r.pick([20, 50, 200, 300]),
+    linkTuning: { window: r.pick([64, 256, 4096, 4096]) },
+    crashes: restart ? 1 : 0,
+    restarts: restart ? 1 : 0,
+    loss: r.pick([0, 0, 0, 0.01, 0.05]),
+    dup: r.pick([0, 0, 0.02]),
+    reorder: r.pick([0, 0, 0.1]),
+    service: r.chance(0.5) ? 'mixed' : r.pick(SERVICE_NAMES),
+    size: r.pick(['1-200', '1-1500', '1-5000', '1-40000']),
+    messages,
+    rate: messages / r.int(1500, 4000),
+    groups: r.int(1, 4),
+  };
+}

@@ -191,6 +191,21 @@ describe('config grammar', () => {
       assert.deepEqual(config.hosts[0]!.daemonAddrs, ['10.0.0.1', '10.1.0.1']);
       assertConfigError('Spread_Segment 225.0.1.1 { a 10.0.0.1 { D 0.0.0.0 D 10.0.0.1 } }', 1, 51, /duplicate D address 10\.0\.0\.1/);
     });
+
+    it('refuses a link address that another daemon has on any link', () => {
+      assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { D 10.0.0.1 D 10.1.0.1 }\n  b 10.0.0.2 { D 10.0.0.2 D 10.1.0.1 }\n}', 3, 3,
+        /duplicate daemon address 10\.1\.0\.1:4803/, /daemon 'a'/);
+      assertConfigError('Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { D 10.0.0.1 D 10.1.0.1 }\n  b 10.1.0.1 { D 10.1.0.1 D 10.0.0.2 }\n}', 3, 3,
+        /duplicate daemon address 10\.1\.0\.1:4803/);
+    });
+
+    it('takes four links, and refuses a host with fewer', () => {
+      const four = (h: string) => `Spread_Segment 225.0.1.1 {\n  a 10.0.0.1 { D 10.0.0.1 D 10.1.0.1 D 10.2.0.1 D 10.3.0.1 }\n  ${h}\n}`;
+      const config = parseConfig(four('b 10.0.0.2 { D 10.0.0.2 D 10.1.0.2 D 10.2.0.2 D 10.3.0.2 }'));
+      assert.deepEqual(config.hosts[1]!.daemonAddrs, ['10.0.0.2', '10.1.0.2', '10.2.0.2', '10.3.0.2']);
+      assert.equal(config.multipath, 'active');
+      assertConfigError(four('b 10.0.0.2 { D 10.0.0.2 D 10.1.0.2 D 10.2.0.2 }'), 3, 3, /daemon 'b' has 3 D address\(es\) but 'a' has 4/);
+    });
   });
 
   describe('unicast segments', () => {
