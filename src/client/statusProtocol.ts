@@ -1,80 +1,30 @@
-// A tiny status query any Spread-protocol client can make of a ringcast daemon:
-//   request: a RELIABLE message to the reserved group `#ringcast-status`, mess_type
-//            STATUS_REQUEST, data = JSON {"v":1,"request":"status","id":"<token>"};
-//   reply:   from the daemon to the requester's private group, sender `#ringcast-status`,
-//            mess_type STATUS_REPLY, data = JSON StatusReport with the same id.
-// The group name starts with '#' and has no second '#', so it can never be a real private group
-// `#name#daemon`, nor a group anyone joins: a daemon that does not know it drops the request,
-// and the client's wait ends with "no status".
-// TODO(session): the daemon side (src/session intercepting STATUS_GROUP and answering from the
-// daemon's state) is not written yet; until it is, `ringcast status` reports only what the
-// handshake tells (private group, daemon name and version).
+// `requestStatus`: the client half of ringcast's status query (protocol and report format:
+// src/wire/status.ts). A ringcast daemon answers it locally on the reserved group
+// `#ringcast-status`; a daemon without the service (Spread) delivers the request to no one, and
+// the wait ends with "no status".
 import { randomBytes } from 'node:crypto';
 import type { Session } from './session';
 import type { DataMessage } from './received';
+import { STATUS_GROUP, STATUS_REPLY, STATUS_REQUEST, decodeStatusReport, encodeStatusRequest, type StatusReport } from '../wire/status';
 
-export const STATUS_GROUP = '#ringcast-status';
-/** mess_type of a status request ("RS"). */
-export const STATUS_REQUEST = 0x5253;
-/** mess_type of a status reply ("Rs"). */
-export const STATUS_REPLY = 0x5273;
-export const STATUS_PROTOCOL_VERSION = 1;
-
-export interface StatusRequest {
-  readonly v: number;
-  readonly request: 'status';
-  readonly id: string;
-}
-
-export interface LinkStatus {
-  readonly address: string;
-  readonly state: string;
-  readonly counters: Readonly<Record<string, number>>;
-}
-
-/** What a daemon answers. Fields may grow; readers ignore what they do not know. */
-export interface StatusReport {
-  readonly v: number;
-  /** The request's id. */
-  readonly id: string;
-  readonly daemon: { readonly name: string; readonly id?: number; readonly version?: string };
-  /** The ring this daemon is in, or null while it has none. */
-  readonly ring: { readonly id: string; readonly members: readonly string[] } | null;
-  /** Per ring member: its links with state and counters. */
-  readonly links?: Readonly<Record<string, readonly LinkStatus[]>>;
-  /** Client sessions: at this daemon, and per daemon where known. */
-  readonly sessions?: { readonly local: number; readonly perDaemon?: Readonly<Record<string, number>> };
-  readonly counters?: Readonly<Record<string, number>>;
-}
-
-export function encodeStatusRequest(id: string): Buffer {
-  const request: StatusRequest = { v: STATUS_PROTOCOL_VERSION, request: 'status', id };
-  return Buffer.from(JSON.stringify(request), 'utf8');
-}
-
-/** The daemon side's reading of a request; undefined when the data is not one. */
-export function decodeStatusRequest(data: Buffer): StatusRequest | undefined {
-  try {
-    const v = JSON.parse(data.toString('utf8')) as Partial<StatusRequest>;
-    return v && v.request === 'status' && typeof v.id === 'string' && typeof v.v === 'number' ? (v as StatusRequest) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function encodeStatusReport(report: StatusReport): Buffer {
-  return Buffer.from(JSON.stringify(report), 'utf8');
-}
+export {
+  STATUS_GROUP,
+  STATUS_PROTOCOL_VERSION,
+  STATUS_REPLY,
+  STATUS_REQUEST,
+  decodeStatusRequest,
+  encodeStatusReport,
+  encodeStatusRequest,
+  type GroupStatus,
+  type LinkStatus,
+  type StatusReport,
+  type StatusRequest,
+} from '../wire/status';
 
 /** The report in a reply message, if it is the reply to request `id`. */
 export function decodeStatusReply(message: DataMessage, id: string): StatusReport | undefined {
   if (message.sender !== STATUS_GROUP || message.messType !== STATUS_REPLY) return undefined;
-  try {
-    const v = JSON.parse(message.data.toString('utf8')) as Partial<StatusReport>;
-    return v && v.id === id && typeof v.v === 'number' && typeof v.daemon === 'object' ? (v as StatusReport) : undefined;
-  } catch {
-    return undefined;
-  }
+  return decodeStatusReport(message.data, id);
 }
 
 /**

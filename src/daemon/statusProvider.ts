@@ -19,7 +19,8 @@ interface LinkStatusLike {
 
 function numbers(record: Readonly<Record<string, unknown>> | undefined, except: readonly string[] = []): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(record ?? {})) if (typeof v === 'number' && !except.includes(k)) out[k] = v;
+  // Times in ms come with sub-µs fractions: three decimals are plenty.
+  for (const [k, v] of Object.entries(record ?? {})) if (typeof v === 'number' && !except.includes(k)) out[k] = Math.round(v * 1000) / 1000;
   return out;
 }
 

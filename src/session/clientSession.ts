@@ -2,12 +2,15 @@
 // with FrameReader and handed to the ring, and what the groups layer delivers written back.
 // A frame that breaks the rules closes this session only, with no reply (as Spread does); any
 // end of an accepted session puts its KILL on the ring, so its groups learn of the disconnect.
+// A message to the reserved group #ringcast-status alone is a status query (src/wire/status.ts),
+// answered by the server from this daemon's state and never put on the ring.
 import type { Duplex } from 'node:stream';
 import type { SpreadCodeName } from '../errors';
 import { ChunkQueue } from '../wire/client/chunkQueue';
-import { MAX_GROUPS_PER_MESSAGE, isKillMessage } from '../wire/client/constants';
+import { MAX_GROUPS_PER_MESSAGE, MessageType, isKillMessage } from '../wire/client/constants';
 import { FrameReader } from '../wire/client/frameReader';
 import type { DecodedMessage } from '../wire/client/message';
+import { STATUS_GROUP } from '../wire/status';
 import { Handshake, type AuthPolicy, type NameClaimer } from './handshake';
 import { OutputQueue } from './outputQueue';
 import { killRequest, ringRequestFor, type RingRequest } from './ringRequests';
@@ -31,6 +34,8 @@ export interface SessionHost {
   readonly handshakeTimeoutMs: number;
   /** The handshake completed. */
   opened(session: ClientSession, membership: boolean): void;
+  /** A message to STATUS_GROUP alone: answered by the server, never put on the ring. */
+  statusRequest(session: ClientSession, frame: DecodedMessage): void;
   /** Puts a request on the ring. @throws when the ring refuses it. */
   submit(request: RingRequest): void;
   /** The session is over; `killed`: its KILL went to the ring (the name is freed once it is delivered). */
@@ -162,6 +167,10 @@ export class ClientSession {
     const group = this.group!;
     if (isKillMessage(frame.type)) {
       this.end({ kind: 'disconnected' }, 'end');
+      return;
+    }
+    if (frame.groups.length === 1 && frame.groups[0] === STATUS_GROUP && (frame.type & MessageType.REGULAR_MESS) !== 0) {
+      this.host.statusRequest(this, frame);
       return;
     }
     let request: RingRequest;

@@ -1,6 +1,13 @@
 // The daemon side of Spread's client protocol: sessions on TCP, Unix sockets or any duplex
 // stream, their requests on the ring, and what the groups layer delivers back to them.
-export { SessionServer, type SessionServerCounters, type SessionServerEvents } from './sessionServer';
+export {
+  SessionServer,
+  type DaemonStatus,
+  type SessionServerCounters,
+  type SessionServerEvents,
+  type StatusCounters,
+  type StatusProvider,
+} from './sessionServer';
 export { daemonRingPort, type RingDelivery, type RingListener, type RingPort } from './ringPort';
 export {
   DEFAULT_SESSION_OPTIONS,

@@ -6,22 +6,40 @@
 // then disconnected (OutputQueue); when this daemon's messages pile up in the ring (submitted,
 // not yet delivered back), every session's input pauses until half of them are through, as
 // Spread blocks session reads while its protocol queue is long.
+//
+// Status queries (a message to #ringcast-status, src/wire/status.ts) are answered here, from the
+// groups state, the sessions and what the status provider (set by the daemon's owner) tells.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Daemon } from '../daemon/daemon';
 import { GroupsCore } from '../core/groups/groupsCore';
 import type { GroupView, GroupsInput, GroupsOutput } from '../core/groups/types';
+import type { ConfigurationChange } from '../core/membership/types';
 import { RingcastError } from '../errors';
-import { encodeMessage } from '../wire/client/message';
+import { MessageType } from '../wire/client/constants';
+import { hintFor } from '../wire/client/header';
+import { encodeMessage, type DecodedMessage } from '../wire/client/message';
 import { encodeReject } from '../wire/client/handshakeReplies';
 import { decodeEnvelope } from '../wire/envelope';
+import {
+  STATUS_GROUP,
+  STATUS_PROTOCOL_VERSION,
+  STATUS_REPLY,
+  decodeStatusRequest,
+  encodeStatusReport,
+  type GroupStatus,
+  type LinkStatus,
+  type StatusReport,
+} from '../wire/status';
 import { ClientSession, type SessionEnd, type SessionHost } from './clientSession';
 import type { AuthPolicy, NameClaimer } from './handshake';
 import { resolveSessionOptions, sessionOptionsFromConfig, type SessionServerOptions } from './options';
 import { PrivateNames } from './privateNames';
 import type { RingRequest } from './ringRequests';
 import { daemonRingPort, type RingDelivery, type RingPort } from './ringPort';
+
+type RingEvent = { readonly kind: 'deliver'; readonly message: RingDelivery } | { readonly kind: 'configuration'; readonly change: ConfigurationChange };
 
 /** Ring services with this bit are the ring's own messages. */
 const RING_INTERNAL = 0x80;
@@ -40,6 +58,31 @@ export interface SessionServerCounters {
   framesDelivered: number;
 }
 
+/** Status queries answered, and messages to the status group that were no query. */
+export interface StatusCounters {
+  statusRequests: number;
+  statusIgnored: number;
+}
+
+/**
+ * What the daemon around a session server tells status queries; every field is optional (the
+ * server reports the ring from its RingPort when `ring` is absent).
+ */
+export interface DaemonStatus {
+  readonly daemon?: { readonly id?: number; readonly incarnation?: number; readonly version?: string };
+  readonly ring?: StatusReport['ring'];
+  /** Links per ring member; null or absent: not available (say why in linksNote). */
+  readonly links?: Readonly<Record<string, readonly LinkStatus[]>> | null;
+  readonly linksNote?: string;
+  /** Counters by area (e.g. membership, ring); the server adds `sessions`. */
+  readonly counters?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+export type StatusProvider = () => DaemonStatus;
+
+/** Groups and session names a status report lists at most (the counts are always whole). */
+const STATUS_LIST_LIMIT = 100;
+
 export interface SessionServerEvents {
   /** A session ended (for logs). */
   sessionEnded?(privateGroup: string | undefined, end: SessionEnd): void;
@@ -56,6 +99,9 @@ export class SessionServer {
     malformedEnvelopes: 0,
     framesDelivered: 0,
   };
+  readonly statusCounters: StatusCounters = { statusRequests: 0, statusIgnored: 0 };
+  private statusProvider: StatusProvider | undefined;
+  private readonly startedAt = Date.now();
   private readonly core: GroupsCore;
   private readonly names: PrivateNames;
   /** Every session, from its first byte on. */
@@ -75,6 +121,12 @@ export class SessionServer {
   private feeding = false;
   private readonly backlog: GroupsInput[] = [];
   private killsDrained: (() => void) | null = null;
+  // A ring may deliver from inside submit (a daemon alone in its ring holding the token does).
+  // What it delivers then waits until the code that submitted has finished: a session's KILL,
+  // say, must be recorded as pending before its delivery frees the name.
+  private submitting = 0;
+  private readonly ringEvents: RingEvent[] = [];
+  private ringEventsScheduled = false;
 
   constructor(
     private readonly ring: RingPort,
@@ -85,8 +137,8 @@ export class SessionServer {
     this.core = new GroupsCore({ myId: ring.daemonId, daemonOrder: ring.daemonOrder });
     this.names = new PrivateNames(ring.daemonName, this.options.random);
     this.unsubscribe = ring.subscribe({
-      deliver: (m) => this.onDelivery(m),
-      configuration: (change) => this.feed({ kind: 'configuration', change }),
+      deliver: (message) => this.fromRing({ kind: 'deliver', message }),
+      configuration: (change) => this.fromRing({ kind: 'configuration', change }),
     });
     const current = ring.currentConfiguration?.();
     if (current) this.feed({ kind: 'configuration', change: current });
@@ -131,6 +183,71 @@ export class SessionServer {
   /** The groups as this daemon knows them. */
   groups(): GroupView[] {
     return this.core.snapshot();
+  }
+
+  /**
+   * Sets (or clears) what status queries learn of the daemon: called for each query, so it
+   * reports the state of the moment. Keeps this layer free of the daemon's internals.
+   */
+  setStatusProvider(provider: StatusProvider | undefined): void {
+    this.statusProvider = provider;
+  }
+
+  /** The report a status query with `id` gets now. */
+  statusReport(id: string): StatusReport {
+    let d: DaemonStatus = {};
+    let providerError: string | undefined;
+    try {
+      d = this.statusProvider?.() ?? {};
+    } catch (e) {
+      providerError = (e as Error).message; // a status query must never hurt the daemon
+    }
+    const nameOf = (daemonId: number): string => this.ring.nameOf?.(daemonId) ?? `#${daemonId}`;
+    const current = this.ring.currentConfiguration?.() ?? null;
+    const ring =
+      d.ring !== undefined
+        ? d.ring
+        : current
+          ? { id: `${current.ringSeq}.${nameOf(current.ringRep)}`, members: current.members.map(nameOf) }
+          : null;
+    const perDaemon: Record<string, number> = {};
+    for (const id of current?.members ?? [this.ring.daemonId]) perDaemon[nameOf(id)] = 0;
+    for (const [id, n] of this.core.clientsPerDaemon()) perDaemon[nameOf(id)] = n;
+    const views = this.core.snapshot();
+    const groups: GroupStatus[] = views.slice(0, STATUS_LIST_LIMIT).map((g) => ({
+      name: g.name,
+      id: `${g.groupId.time}.${g.groupId.index}.${g.groupId.daemonId}`,
+      members: g.members.length,
+    }));
+    const links = d.links ?? undefined;
+    return {
+      v: STATUS_PROTOCOL_VERSION,
+      id,
+      time: new Date().toISOString(),
+      daemon: {
+        name: this.ring.daemonName,
+        id: d.daemon?.id ?? this.ring.daemonId,
+        ...(d.daemon?.incarnation !== undefined ? { incarnation: d.daemon.incarnation } : {}),
+        ...(d.daemon?.version !== undefined ? { version: d.daemon.version } : {}),
+        uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
+        clients: this.addresses(),
+      },
+      ring,
+      ...(links !== undefined ? { links } : { linksNote: d.linksNote ?? 'link status not available' }),
+      sessions: {
+        local: this.open.size,
+        names: [...this.open.keys()].slice(0, STATUS_LIST_LIMIT),
+        perDaemon,
+      },
+      groups,
+      groupCount: views.length,
+      groupsState: this.core.state,
+      counters: {
+        ...(d.counters ?? {}),
+        sessions: { open: this.open.size, connections: this.all.size, inFlight: this.inFlight, ...this.counters, ...this.statusCounters },
+      },
+      ...(providerError !== undefined ? { error: `status provider failed: ${providerError}` } : {}),
+    };
   }
 
   /**
@@ -210,6 +327,9 @@ export class SessionServer {
       submit(request) {
         server.submit(request);
       },
+      statusRequest(session, frame) {
+        server.answerStatus(session, frame);
+      },
       ended(session, end, killed) {
         server.onSessionEnded(session, end, killed);
       },
@@ -231,16 +351,62 @@ export class SessionServer {
     this.events.sessionEnded?.(group, end);
   }
 
+  /** A query on STATUS_GROUP: the report goes back to the session alone, as a RELIABLE message. */
+  private answerStatus(session: ClientSession, frame: DecodedMessage): void {
+    const request = decodeStatusRequest(frame.data);
+    const to = session.privateGroup;
+    if (!request || to === undefined) {
+      this.statusCounters.statusIgnored++; // to a group no one is in: delivered to no one
+      return;
+    }
+    this.statusCounters.statusRequests++;
+    const data = encodeStatusReport(this.statusReport(request.id));
+    session.send(encodeMessage({ type: MessageType.RELIABLE_MESS, sender: STATUS_GROUP, groups: [to], hint: hintFor(STATUS_REPLY), data }));
+    this.counters.framesDelivered++;
+  }
+
   // ---- the ring -----------------------------------------------------------------------------
 
   private submit(request: RingRequest): void {
-    this.ring.submit(request.service, [], request.payload); // throws to the session if refused
+    this.inFlight++; // before: the ring may deliver it back at once
+    this.submitting++;
+    try {
+      this.ring.submit(request.service, [], request.payload); // throws to the session if refused
+    } catch (e) {
+      this.inFlight--;
+      throw e;
+    } finally {
+      this.submitting--;
+    }
     this.counters.submitted++;
-    this.inFlight++;
     if (!this.paused && this.inFlight >= this.options.maxInFlight) {
       this.paused = true;
       for (const s of this.all) s.pauseInput();
     }
+  }
+
+  /** Ring events in ring order; those that come while a submit is on the stack wait for it to unwind. */
+  private fromRing(event: RingEvent): void {
+    if (this.submitting === 0 && this.ringEvents.length === 0) {
+      this.onRingEvent(event);
+      return;
+    }
+    this.ringEvents.push(event);
+    if (!this.ringEventsScheduled) {
+      this.ringEventsScheduled = true;
+      queueMicrotask(() => this.drainRingEvents());
+    }
+  }
+
+  private drainRingEvents(): void {
+    this.ringEventsScheduled = false;
+    // Events that come while these are handled (a groups report delivered at once) queue behind.
+    for (let e = this.ringEvents.shift(); e; e = this.ringEvents.shift()) this.onRingEvent(e);
+  }
+
+  private onRingEvent(event: RingEvent): void {
+    if (event.kind === 'configuration') this.feed(event);
+    else this.onDelivery(event.message);
   }
 
   private onDelivery(m: RingDelivery): void {

@@ -326,7 +326,7 @@ describe('ringcast status', () => {
       ring: { id: '3.d1', members: ['d1', 'd2'] },
       links: { d2: [{ address: '127.0.0.2:4803', state: 'up', counters: { sent: 5 } }] },
       sessions: { local: 1, perDaemon: { d1: 1, d2: 0 } },
-      counters: { delivered: 12 },
+      counters: { ring: { delivered: 12 } },
     });
     const echo = serveEcho(daemon, {
       daemonName: 'd1',
@@ -347,8 +347,10 @@ describe('ringcast status', () => {
       assert.deepEqual(got.ring, { id: '3.d1', members: ['d1', 'd2'] });
       const lines = formatStatus(statusOutput(session, got), 2000);
       assert.ok(lines.some((l) => l.startsWith('ring       3.d1: d1 d2')));
-      assert.ok(lines.some((l) => l.includes('d2 127.0.0.2:4803 up sent=5')));
-      assert.ok(lines.some((l) => l.startsWith('sessions   1 here (d1: 1, d2: 0)')));
+      assert.ok(lines.some((l) => l === 'links      d2 127.0.0.2:4803 up sent=5'));
+      assert.ok(lines.some((l) => l === 'sessions   1 here'));
+      assert.ok(lines.some((l) => l === '           clients in groups per daemon: d1 1, d2 0'));
+      assert.ok(lines.some((l) => l === 'counters   ring  delivered=12'));
       await session.disconnect();
     } finally {
       echo.stop();

@@ -76,6 +76,7 @@ export interface FakeDaemon {
 /** Several daemons' RingPorts on one pretend ring: deliveries in submit order, asynchronously. */
 export class FakeRing {
   readonly ports = new Map<number, FakePort>();
+  readonly names: ReadonlyMap<number, string>;
   private readonly queue: Array<{ origin: number; service: number; payload: Buffer }> = [];
   private scheduled = false;
   /** While true, submitted messages wait (the ring is "slow"). */
@@ -85,6 +86,7 @@ export class FakeRing {
   constructor(daemons: readonly FakeDaemon[], readonly maxPayload = 4 * 1024 * 1024) {
     const order = daemons.map((d) => d.id);
     for (const d of daemons) this.ports.set(d.id, new FakePort(this, d.id, d.name, order));
+    this.names = new Map(daemons.map((d) => [d.id, d.name]));
   }
 
   port(id: number): FakePort {
@@ -143,6 +145,10 @@ export class FakePort implements RingPort {
     readonly daemonOrder: readonly number[],
   ) {
     this.maxPayload = ring.maxPayload;
+  }
+
+  nameOf(daemonId: number): string {
+    return this.ring.names.get(daemonId) ?? `#${daemonId}`;
   }
 
   submit(service: ServiceCode, _groups: readonly string[], payload: Buffer): void {
