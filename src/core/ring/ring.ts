@@ -135,8 +135,6 @@ export class RingCore {
   private unconfirmedSeq = 0;
   private heldToken: Token | null = null;
   private wakeRequested = false;
-  /** The last token we saw said the ring was idle: new work should wake the leader. */
-  private ringLooksIdle = true; // a new ring starts idle: the leader holds the first token
   private wakeSent = false;
   private myLastSent = 0;
   private myLastBacklog = 0;
@@ -338,7 +336,9 @@ export class RingCore {
     this.out.push({ kind: 'submitted', counter, service: req.service });
     if (this.heldToken) {
       this.releaseHeldToken();
-    } else if (this.ringLooksIdle && !this.wakeSent && !this.leader) {
+    } else if (this.backlog === 1 && !this.wakeSent && !this.leader) {
+      // New work after a quiet spell: the leader may be holding an idle token (whatever the
+      // token looked like when it last passed here), so ask for it; once per visit at most.
       this.wakeSent = true;
       this.out.push({ kind: 'send', to: this.id.members[0], data: encodeBare(PacketType.WAKE, this.stamp) });
     }
@@ -473,7 +473,6 @@ export class RingCore {
 
     t.tokenSeq = (t.tokenSeq + 1) >>> 0;
     const idle = t.rtr.length === 0 && t.backlog === 0 && t.fcc === 0 && t.safe === t.seq;
-    this.ringLooksIdle = idle;
     if (this.leader && idle && !this.wakeRequested && this.backlog === 0) {
       t.flags |= TokenFlag.IDLE;
       this.heldToken = t;
