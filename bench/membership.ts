@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { markdownTable, num, progress } from './format';
+import { repoRoot } from '../test/support/repo';
 
 const ROOT = repoRoot();
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
@@ -28,16 +29,6 @@ const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const HOSTS = ['d1', 'd2', 'd3'];
 const NS = `rc-bench-${process.pid}`;
 const WAIT_MS = 15_000;
-
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-}
 
 function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;

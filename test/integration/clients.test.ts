@@ -35,6 +35,7 @@ import type { LogEntry } from '../../src/sim/deliveryLog';
 import { MessageType } from '../../src/wire/client';
 import { summarize } from '../unit/groupsFixtures';
 import { RawClient } from '../unit/sessionFixtures';
+import { repoRoot } from '../support/repo';
 
 const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const HOSTS = ['d1', 'd2', 'd3'];
@@ -42,15 +43,6 @@ const SERVICES: readonly ServiceName[] = ['UNRELIABLE', 'RELIABLE', 'FIFO', 'CAU
 const VERBOSE = !!process.env.RINGCAST_IT_VERBOSE;
 const KEEP = !!process.env.RINGCAST_IT_KEEP;
 
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-}
 const BIN = path.join(repoRoot(), 'bin', 'ringcast.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,6 @@
 // RINGCAST_IT_VERBOSE=1 prints the phases and their timings; RINGCAST_IT_KEEP=1 keeps the logs.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +19,7 @@ import * as readline from 'node:readline';
 import { checkLogs, formatReport } from '../../src/sim/checker';
 import { readLogFile } from '../../src/sim/logFiles';
 import type { LogEntry } from '../../src/sim/deliveryLog';
+import { repoRoot, canBind, freeUdpPort } from '../support/repo';
 
 const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const HOSTS = ['d1', 'd2', 'd3'];
@@ -30,16 +30,6 @@ const SECOND_COUNT = 4_000;
 const SIZE = 200;
 const PHASE_TIMEOUT_MS = 10_000;
 const QUIET_TIMEOUT_MS = 30_000;
-
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-}
 
 const ROOT = repoRoot();
 const BIN = path.join(ROOT, 'bin', 'ringcast.js');
@@ -107,28 +97,6 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: () => str
     await sleep(pollMs);
   }
   return Date.now() - t0;
-}
-
-function canBind(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      resolve(false);
-    });
-    s.bind(port, address, () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port in 20000–40000 that is free (with port+1) on all three addresses (host loopback). */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    let free = true;
-    for (const a of ADDRS) for (const p of [port, port + 1]) if (free && !(await canBind(a, p))) free = false;
-    if (free) return port;
-  }
-  throw new Error('no free UDP port in 20000–40000');
 }
 
 /** The entries of logs being written, read incrementally (a last line may be half written). */
@@ -249,7 +217,7 @@ describe('integration: membership with three real daemons (kill -9, restart, par
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringcast-membership-it-'));
     const logDir = path.join(tmp, 'logs');
     fs.mkdirSync(logDir);
-    const port = nsCreated ? 4803 : await freePort();
+    const port = nsCreated ? 4803 : await freeUdpPort(ADDRS);
     const conf = path.join(tmp, 'spread.conf');
     fs.writeFileSync(conf, `Spread_Segment 127.0.0.255:${port} {\n${HOSTS.map((n, i) => `    ${n} ${ADDRS[i]}\n`).join('')}}\n`);
 

@@ -22,16 +22,7 @@ import {
   type LabDaemon,
   type NetnsLab,
 } from './netns';
-
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-}
+import { repoRoot } from '../support/repo';
 
 const ROOT = repoRoot();
 const BIN = path.join(ROOT, 'bin', 'ringcast.js');

@@ -15,20 +15,11 @@ import type { LogEntry } from '../../src/sim/deliveryLog';
 import { loadConfig } from '../../src/config';
 import type { SpreadConfig } from '../../src/config/types';
 import { DATA_BODY_OFFSET, HEADER_SIZE, ITEM_HEADER_SIZE, PacketType, TOKEN_FIXED_SIZE, writeHeader } from '../../src/wire/packet';
+import { repoRoot, canBind, freeUdpPort } from '../support/repo';
 
 const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const NAMES = ['d1', 'd2', 'd3'];
 const DONE_TIMEOUT_MS = 60_000;
-
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-}
 
 const ROOT = repoRoot();
 const BIN = path.join(ROOT, 'bin', 'ringcast.js');
@@ -117,28 +108,6 @@ async function stopAll(daemons: Daemon[]): Promise<void> {
   );
 }
 
-function canBind(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      resolve(false);
-    });
-    s.bind(port, address, () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port in 20000–40000 that is free (with port+1) on all three addresses. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    let free = true;
-    for (const a of ADDRS) for (const p of [port, port + 1]) if (free && !(await canBind(a, p))) free = false;
-    if (free) return port;
-  }
-  throw new Error('no free UDP port in 20000–40000');
-}
-
 function msgIds(log: readonly LogEntry[]): string[] {
   const ids: string[] = [];
   for (const e of log) if (e.t === 'msg') ids.push(e.id);
@@ -183,7 +152,7 @@ describe('integration: three daemons on loopback', function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringcast-it-'));
     const logDir = path.join(tmp, 'logs');
     fs.mkdirSync(logDir);
-    const port = await freePort();
+    const port = await freeUdpPort(ADDRS);
     const conf = path.join(tmp, 'spread.conf');
     fs.writeFileSync(conf, `Spread_Segment 127.0.0.255:${port} {\n${NAMES.map((n, i) => `    ${n} ${ADDRS[i]}\n`).join('')}}\n`);
     const config = loadConfig(conf);
