@@ -19,14 +19,13 @@
 // --write appends the Markdown section to bench/RESULTS.md. Daemons and clients run a copy of
 // dist/src taken at the start (snapshotBuild), so a rebuild meanwhile cannot mix versions.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { snapshotBuild } from './e2e';
 import { markdownTable, num, progress } from './format';
+import { freeUdpPort } from '../test/support/repo';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md');
@@ -69,33 +68,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function portFree(kind: 'udp' | 'tcp', address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (kind === 'udp') {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, address, () => s.close(() => resolve(true)));
-    } else {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, address, () => s.close(() => resolve(true)));
-    }
-  });
-}
-
-/** A port in 20000–40000 free for the ring (UDP port and port+1) and clients (TCP) on 127.0.0.1–3. */
-async function pickPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 19_999);
-    let free = true;
-    for (const a of ADDRS) {
-      if (!(await portFree('udp', a, port)) || !(await portFree('udp', a, port + 1)) || !(await portFree('tcp', a, port))) free = false;
-    }
-    if (free) return port;
-  }
-  throw new Error('no free port in 20000–40000 on 127.0.0.1–3');
-}
-
 interface Ring {
   port: number;
   daemons: ChildProcess[];
@@ -118,7 +90,7 @@ function cpuSeconds(pid: number | undefined): number {
 
 /** Starts `n` daemons (d1…dn) and waits for their n-member ring. */
 async function startRing(launcher: string, dir: string, n: number): Promise<Ring> {
-  const port = await pickPort();
+  const port = await freeUdpPort(ADDRS, true);
   const conf = path.join(dir, `spread-${n}.conf`);
   fs.writeFileSync(conf, `Spread_Segment 127.0.0.255:${port} {\n${HOSTS.slice(0, n).map((h, i) => `    ${h} ${ADDRS[i]}\n`).join('')}}\n`);
   const ready = new Set<string>();

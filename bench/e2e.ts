@@ -2,13 +2,12 @@
 // traffic (`ringcast daemon --generate N --expect M`) and printing one "done" line with its
 // throughput and latency figures once it has delivered M messages from all senders.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { markdownTable, num, progress, sizeLabel } from './format';
 import { findProfile, summarizeProfile, type ProfileSummary, type SelfTime } from './profile';
+import { freeUdpPort } from '../test/support/repo';
 
 const DIST_SRC = path.resolve(__dirname, '../src');
 /** The CLI as installed (bin/ringcast.js loads dist/src/cli/main.js). */
@@ -106,36 +105,6 @@ export function snapshotBuild(): BuildSnapshot {
   };
 }
 
-/** Resolves false when `port` is taken on `address` (UDP, or TCP for the client port). */
-function portFree(kind: 'udp' | 'tcp', address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (kind === 'udp') {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, address, () => s.close(() => resolve(true)));
-    } else {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, address, () => s.close(() => resolve(true)));
-    }
-  });
-}
-
-/** A random port in 20000–40000 whose port and port+1 are free on all three addresses. */
-async function pickPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 19_999);
-    let free = true;
-    for (const d of DAEMONS) {
-      for (const p of [port, port + 1]) {
-        if (!(await portFree('udp', d.address, p)) || !(await portFree('tcp', d.address, p))) free = false;
-      }
-    }
-    if (free) return port;
-  }
-  throw new Error('no free port pair found in 20000–40000 on 127.0.0.1–3');
-}
-
 function writeConfig(dir: string, port: number): string {
   const file = path.join(dir, 'spread.conf');
   const hosts = DAEMONS.map((d) => `    ${d.name} ${d.address}`).join('\n');
@@ -179,7 +148,7 @@ async function runOnce(c: E2eCase, opts: RunOptions = {}): Promise<RawRun> {
   const reports = new Map<string, DoneReport>();
   let problem = '';
   try {
-    const conf = writeConfig(dir, await pickPort());
+    const conf = writeConfig(dir, await freeUdpPort(DAEMONS.map((d) => d.address), true));
     const profDir = path.join(dir, 'prof');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
