@@ -72,6 +72,7 @@ interface Reassembly {
 
 const WHOLE = ItemFlag.FIRST | ItemFlag.LAST;
 const NO_GROUPS: readonly string[] = Object.freeze([]);
+const NO_GROUP_SECTION = Buffer.alloc(0);
 const DATA_COUNT_OFFSET = HEADER_SIZE + 4;
 const DATA_FLAGS_OFFSET = HEADER_SIZE + 6;
 
@@ -346,6 +347,7 @@ export class RingCore {
 
   /** Most messages go to one group, or reuse a list: encode each group list once. */
   private groupSectionOf(groups: readonly string[]): Buffer {
+    if (groups.length === 0) return NO_GROUP_SECTION;
     if (groups.length === 1) {
       let b = this.singleGroupSections.get(groups[0]);
       if (b === undefined) {
