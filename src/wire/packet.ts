@@ -201,24 +201,8 @@ export function writeItem(
   chunkStart: number,
   chunkLen: number,
 ): number {
-  buf[off] = flags;
-  buf[off + 1] = service;
-  buf[off + 2] = groups ? groups.length : 0;
-  buf[off + 3] = 0;
-  buf.writeUInt32BE(origin >>> 0, off + 4);
-  buf.writeUInt32BE(counter >>> 0, off + 8);
-  buf.writeUInt32BE(totalLen >>> 0, off + 12);
-  buf.writeUInt32BE(chunkLen >>> 0, off + 16);
-  off += ITEM_HEADER_SIZE;
-  if (groups) {
-    for (const g of groups) {
-      const n = buf.write(g, off + 1, 'latin1');
-      buf[off] = n;
-      off += 1 + n;
-    }
-  }
-  payload.copy(buf, off, chunkStart, chunkStart + chunkLen);
-  return off + chunkLen;
+  const section = groups ? encodeGroups(groups) : null;
+  return writeItemRaw(buf, off, flags, service, origin, counter, totalLen, groups ? groups.length : 0, section, payload, chunkStart, chunkLen);
 }
 
 /** writeItem with the group list already encoded (encodeGroups), as the ring core keeps it. */
