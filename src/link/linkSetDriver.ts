@@ -92,3 +92,29 @@ export class LinkSetDriver extends EventEmitter<LinkSetEvents> implements Transp
     }
   }
 }
+
+/** What the link-set shells (UDP, in-memory) have in common: a Transport over their driver. */
+export abstract class DrivenLinkSet implements Transport {
+  abstract readonly driver: LinkSetDriver;
+
+  send(to: number, data: Buffer): void {
+    this.driver.send(to, data);
+  }
+
+  onMessage(handler: (data: Buffer) => void): void {
+    this.driver.onMessage(handler);
+  }
+
+  /** Link up/down events. */
+  onLinkEvent(handler: (e: LinkEvent) => void): void {
+    this.driver.on('link', handler);
+  }
+
+  status(): LinkSetStatus {
+    return this.driver.status();
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}

@@ -3,8 +3,8 @@
 // its sends fail at once, as with ENETUNREACH, and nothing reaches it), or delayed.
 // MemoryTransport is one plain link (no link header, like UdpTransport); MemoryLinkSet runs a
 // LinkSetCore over all the links (like UdpLinkSet).
-import type { LinkEvent, LinkMode, LinkSetConfig, LinkSetStatus } from './linkSet';
-import { LinkSetDriver, type RawLinks } from './linkSetDriver';
+import type { LinkMode, LinkSetConfig } from './linkSet';
+import { DrivenLinkSet, LinkSetDriver, type RawLinks } from './linkSetDriver';
 import type { Transport, TransportCounters } from './transport';
 
 type Receiver = (link: number, from: number, data: Buffer) => void;
@@ -105,10 +105,11 @@ export interface MemoryLinkSetOptions {
 }
 
 /** A LinkSetCore over every link of a MemoryNetwork, with real timers. */
-export class MemoryLinkSet implements Transport {
+export class MemoryLinkSet extends DrivenLinkSet {
   readonly driver: LinkSetDriver;
 
   constructor(net: MemoryNetwork, opts: MemoryLinkSetOptions) {
+    super();
     let failed: (link: number, to: number, hard: boolean) => void = () => {};
     const raw: RawLinks = {
       transmit: (link, to, header, data) => {
@@ -128,23 +129,4 @@ export class MemoryLinkSet implements Transport {
     net.attach(opts.self, (link, from, data) => this.driver.input(link, from, data));
   }
 
-  send(to: number, data: Buffer): void {
-    this.driver.send(to, data);
-  }
-
-  onMessage(handler: (data: Buffer) => void): void {
-    this.driver.onMessage(handler);
-  }
-
-  onLinkEvent(handler: (e: LinkEvent) => void): void {
-    this.driver.on('link', handler);
-  }
-
-  status(): LinkSetStatus {
-    return this.driver.status();
-  }
-
-  close(): Promise<void> {
-    return this.driver.close();
-  }
 }

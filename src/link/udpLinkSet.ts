@@ -5,9 +5,8 @@
 // core, never thrown; every socket sends on its own, so a dead link never holds up another.
 import * as dgram from 'node:dgram';
 import { RingcastError } from '../errors';
-import type { LinkEvent, LinkMode, LinkSetConfig, LinkSetStatus } from './linkSet';
-import { LinkSetDriver, type RawLinks } from './linkSetDriver';
-import type { Transport } from './transport';
+import type { LinkMode, LinkSetConfig } from './linkSet';
+import { DrivenLinkSet, LinkSetDriver, type RawLinks } from './linkSetDriver';
 
 export interface UdpLinkPeer {
   /** The peer's address on link 0, 1, … */
@@ -109,11 +108,13 @@ class UdpRawLinks implements RawLinks {
   }
 }
 
-export class UdpLinkSet implements Transport {
+export class UdpLinkSet extends DrivenLinkSet {
   private constructor(
     readonly driver: LinkSetDriver,
     private readonly raw: UdpRawLinks,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Send errors per link, as the sockets reported them. */
   get sendErrors(): readonly number[] {
@@ -124,7 +125,8 @@ export class UdpLinkSet implements Transport {
    * Binds one socket per link address (same port). Throws a RingcastError ('LINK_BIND') when an
    * address cannot be bound (sockets bound so far are closed again).
    */
-  static async bind(opts: UdpLinkSetOptions): Promise<UdpLinkSet> {
+  // (override: a class constructor already has Function.prototype.bind)
+  static override async bind(opts: UdpLinkSetOptions): Promise<UdpLinkSet> {
     const sockets: dgram.Socket[] = [];
     try {
       for (const address of opts.addresses) sockets.push(await bindOne(address, opts.port, opts.recvBufferBytes ?? 8 << 20));
@@ -165,26 +167,6 @@ export class UdpLinkSet implements Transport {
     return new UdpLinkSet(driver, raw);
   }
 
-  send(to: number, data: Buffer): void {
-    this.driver.send(to, data);
-  }
-
-  onMessage(handler: (data: Buffer) => void): void {
-    this.driver.onMessage(handler);
-  }
-
-  /** Link up/down events. */
-  onLinkEvent(handler: (e: LinkEvent) => void): void {
-    this.driver.on('link', handler);
-  }
-
-  status(): LinkSetStatus {
-    return this.driver.status();
-  }
-
-  close(): Promise<void> {
-    return this.driver.close();
-  }
 }
 
 async function bindOne(address: string, port: number, recvBufferBytes: number): Promise<dgram.Socket> {

@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as readline from 'node:readline';
+import { showOutput, watchDaemon, type WatchedDaemon } from '../support/repo';
 
 export interface NetnsLab {
   tag: string;
@@ -168,16 +168,8 @@ export class TappedLog {
   }
 }
 
-export interface LabDaemon {
-  name: string;
-  proc: ChildProcess;
-  out: string[];
-  err: string[];
+export interface LabDaemon extends WatchedDaemon {
   log: TappedLog;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exit?: { code: number | null; signal: NodeJS.Signals | null };
-  /** The --generate report line. */
-  done: Promise<Record<string, unknown>>;
 }
 
 export interface LabFloodOptions {
@@ -219,37 +211,12 @@ export function startLabFlood(lab: NetnsLab, o: LabFloodOptions): LabDaemon[] {
       '--size', String(o.size),
       '--service', o.service,
     ]);
-    const d = { name, proc, out: [] as string[], err: [] as string[], log } as LabDaemon;
-    d.exited = new Promise((resolve) => {
-      proc.once('exit', (code, signal) => {
-        d.exit = { code, signal };
-        resolve(d.exit);
-      });
-    });
-    readline.createInterface({ input: proc.stderr! }).on('line', (l) => d.err.push(l));
-    const lines = readline.createInterface({ input: proc.stdout! });
-    d.done = new Promise((resolve, reject) => {
-      lines.on('line', (l) => {
-        d.out.push(l);
-        if (!l.startsWith('{')) return;
-        try {
-          const j = JSON.parse(l) as Record<string, unknown>;
-          if (j.event === 'done') resolve(j);
-        } catch {
-          /* not ours */
-        }
-      });
-      void d.exited.then((e) => reject(new Error(`daemon ${name} exited (${JSON.stringify(e)}) before its done line\n${showLabOutput(d)}`)));
-    });
-    d.done.catch(() => {});
-    return d;
+    // The watcher fills in `exit` later on the object it returns: extend that one, not a copy.
+    return Object.assign(watchDaemon(name, proc), { log });
   });
 }
 
-export function showLabOutput(d: LabDaemon): string {
-  const tail = (a: string[]) => a.slice(-15).map((l) => `    ${l.slice(0, 300)}`).join('\n');
-  return `  ${d.name} stdout:\n${tail(d.out)}\n  ${d.name} stderr:\n${tail(d.err)}`;
-}
+export const showLabOutput = showOutput;
 
 /** SIGTERM, then SIGKILL after `ms`; waits for the exits and the logs' ends. */
 export async function stopLabDaemons(daemons: LabDaemon[], ms = 10_000): Promise<void> {

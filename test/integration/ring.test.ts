@@ -3,19 +3,18 @@
 // same messages in the same order. One case floods the daemons with garbage datagrams meanwhile.
 // Needs `npx tsc -p .` first (it runs bin/ringcast.js, which loads dist/).
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { checkLogs, formatReport } from '../../src/sim/checker';
 import { readLogDir } from '../../src/sim/logFiles';
 import type { LogEntry } from '../../src/sim/deliveryLog';
 import { loadConfig } from '../../src/config';
 import type { SpreadConfig } from '../../src/config/types';
 import { DATA_BODY_OFFSET, HEADER_SIZE, ITEM_HEADER_SIZE, PacketType, TOKEN_FIXED_SIZE, writeHeader } from '../../src/wire/packet';
-import { repoRoot, canBind, freeUdpPort } from '../support/repo';
+import { repoRoot, canBind, freeUdpPort, showOutput, watchDaemon, type WatchedDaemon } from '../support/repo';
 
 const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const NAMES = ['d1', 'd2', 'd3'];
@@ -32,47 +31,13 @@ interface DoneReport {
   [k: string]: unknown;
 }
 
-interface Daemon {
-  name: string;
-  proc: ChildProcess;
-  out: string[];
-  err: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exit?: { code: number | null; signal: NodeJS.Signals | null };
+interface Daemon extends WatchedDaemon {
   done: Promise<DoneReport>;
 }
 
 function startDaemon(conf: string, name: string, args: string[]): Daemon {
   const proc = spawn(process.execPath, [BIN, 'daemon', '-c', conf, '-n', name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { name, proc, out: [] as string[], err: [] as string[] } as Daemon;
-  d.exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => {
-      d.exit = { code, signal };
-      resolve(d.exit);
-    });
-  });
-  readline.createInterface({ input: proc.stderr! }).on('line', (l) => d.err.push(l));
-  const lines = readline.createInterface({ input: proc.stdout! });
-  d.done = new Promise((resolve, reject) => {
-    lines.on('line', (l) => {
-      d.out.push(l);
-      if (!l.startsWith('{')) return;
-      try {
-        const j = JSON.parse(l) as DoneReport;
-        if (j.event === 'done') resolve(j);
-      } catch {
-        /* not ours */
-      }
-    });
-    void d.exited.then((e) => reject(new Error(`daemon ${name} exited (${JSON.stringify(e)}) before its done line\n${showOutput(d)}`)));
-  });
-  d.done.catch(() => {}); // observed by waitDone
-  return d;
-}
-
-function showOutput(d: Daemon): string {
-  const tail = (a: string[]) => a.slice(-15).map((l) => `    ${l.slice(0, 300)}`).join('\n');
-  return `  ${d.name} stdout:\n${tail(d.out)}\n  ${d.name} stderr:\n${tail(d.err)}`;
+  return watchDaemon(name, proc) as Daemon;
 }
 
 async function waitDone(daemons: Daemon[]): Promise<DoneReport[]> {

@@ -1,8 +1,10 @@
 // Shared by the integration tests and the benchmarks that run real daemons.
+import type { ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 
 /** The repository's root: the nearest folder above `from` with a package.json (works from src and dist). */
 export function repoRoot(from: string = __dirname): string {
@@ -51,4 +53,51 @@ export async function freeUdpPort(addresses: readonly string[], clients = false)
     if (free) return port;
   }
   throw new Error('no free port in 20000–40000');
+}
+
+/** A daemon child process as the tests and benches watch it. */
+export interface WatchedDaemon {
+  name: string;
+  proc: ChildProcess;
+  /** Its stdout and stderr, line by line. */
+  out: string[];
+  err: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
+  /** The `{"event":"done",…}` line of --generate; rejects if the process exits first. */
+  done: Promise<Record<string, unknown>>;
+}
+
+/** Collects a spawned daemon's output and its done line. */
+export function watchDaemon(name: string, proc: ChildProcess): WatchedDaemon {
+  const d = { name, proc, out: [] as string[], err: [] as string[] } as WatchedDaemon;
+  d.exited = new Promise((resolve) => {
+    proc.once('exit', (code, signal) => {
+      d.exit = { code, signal };
+      resolve(d.exit);
+    });
+  });
+  readline.createInterface({ input: proc.stderr! }).on('line', (l) => d.err.push(l));
+  const lines = readline.createInterface({ input: proc.stdout! });
+  d.done = new Promise((resolve, reject) => {
+    lines.on('line', (l) => {
+      d.out.push(l);
+      if (!l.startsWith('{')) return;
+      try {
+        const j = JSON.parse(l) as Record<string, unknown>;
+        if (j.event === 'done') resolve(j);
+      } catch {
+        /* not ours */
+      }
+    });
+    void d.exited.then((e) => reject(new Error(`daemon ${name} exited (${JSON.stringify(e)}) before its done line\n${showOutput(d)}`)));
+  });
+  d.done.catch(() => {}); // observed by whoever waits for it
+  return d;
+}
+
+/** The last lines of a daemon's stdout and stderr, for failure messages. */
+export function showOutput(d: Pick<WatchedDaemon, 'name' | 'out' | 'err'>): string {
+  const tail = (a: string[]) => a.slice(-15).map((l) => `    ${l.slice(0, 300)}`).join('\n');
+  return `  ${d.name} stdout:\n${tail(d.out)}\n  ${d.name} stderr:\n${tail(d.err)}`;
 }
