@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { markdownTable, num, progress, sizeLabel } from './format';
 import { findProfile, summarizeProfile, type ProfileSummary, type SelfTime } from './profile';
 import { freeUdpPort } from '../test/support/repo';
+import { writeAuthKey } from '../src/config/authKey';
 
 const DIST_SRC = path.resolve(__dirname, '../src');
 /** The CLI as installed (bin/ringcast.js loads dist/src/cli/main.js). */
@@ -26,6 +27,8 @@ export interface E2eCase {
   senders: 1 | 3;
   /** Messages in total, over all senders; every daemon expects all of them. */
   messages: number;
+  /** Authenticated daemon traffic (AuthKeyFile), encrypted too with 'encrypt'; default none. */
+  auth?: 'mac' | 'encrypt';
 }
 
 /** The daemon's `{"event":"done",…}` line (src/daemon/trafficGenerator.ts). */
@@ -105,10 +108,15 @@ export function snapshotBuild(): BuildSnapshot {
   };
 }
 
-function writeConfig(dir: string, port: number): string {
+function writeConfig(dir: string, port: number, auth?: E2eCase['auth']): string {
   const file = path.join(dir, 'spread.conf');
   const hosts = DAEMONS.map((d) => `    ${d.name} ${d.address}`).join('\n');
-  fs.writeFileSync(file, `# written by bench/e2e.ts for one run\nSpread_Segment 127.0.0.255:${port} {\n${hosts}\n}\n`);
+  let options = '';
+  if (auth) {
+    writeAuthKey(path.join(dir, 'authkey'));
+    options = `AuthKeyFile = authkey\nEncryption = ${auth === 'encrypt' ? 'on' : 'off'}\n`;
+  }
+  fs.writeFileSync(file, `# written by bench/e2e.ts for one run\n${options}Spread_Segment 127.0.0.255:${port} {\n${hosts}\n}\n`);
   return file;
 }
 
@@ -148,7 +156,7 @@ async function runOnce(c: E2eCase, opts: RunOptions = {}): Promise<RawRun> {
   const reports = new Map<string, DoneReport>();
   let problem = '';
   try {
-    const conf = writeConfig(dir, await freeUdpPort(DAEMONS.map((d) => d.address), true));
+    const conf = writeConfig(dir, await freeUdpPort(DAEMONS.map((d) => d.address), true), c.auth);
     const profDir = path.join(dir, 'prof');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -265,7 +273,7 @@ export async function profileE2e(opts: { quick: boolean; launcher?: string }): P
 }
 
 function caseLabel(c: E2eCase): string {
-  return `${sizeLabel(c.size)} ${c.service}, ${c.senders} sender${c.senders > 1 ? 's' : ''}`;
+  return `${sizeLabel(c.size)} ${c.service}, ${c.senders} sender${c.senders > 1 ? 's' : ''}${c.auth ? `, auth ${c.auth}` : ''}`;
 }
 
 export function e2eMarkdown(results: E2eResult[], prof?: Awaited<ReturnType<typeof profileE2e>>): string {

@@ -92,7 +92,7 @@ interface Life {
   exited: Promise<void>;
 }
 
-const CONF_LINE = /^\S+ \S+: (regular|transitional) configuration (\S+):(.*)$/;
+const CONF_LINE = / \S+: (regular|transitional) configuration (\S+):(.*)$/; // after the log's stamp and level
 const lives = new Set<Life>();
 let wake: (() => void) | undefined;
 

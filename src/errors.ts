@@ -69,3 +69,27 @@ export class InvariantViolation extends RingcastError {
     super('INVARIANT', `invariant ${invariant} (${invariantName}) violated: ${message}`);
   }
 }
+
+/** The HA toolkit (src/services/ha): a bad option, a run already going, unreadable stored progress. */
+export class HaError extends RingcastError {
+  constructor(code: 'HA_INVALID' | 'HA_BUSY' | 'HA_BAD_PROGRESS' | 'HA_SEQUENCE_ABORTED', message: string, opts: { cause?: unknown } = {}) {
+    super(code, message, opts);
+  }
+}
+
+/** A rollback sequence gave up; the rollbacks of its completed steps have run (reverse order). */
+export class SequenceAbortedError extends HaError {
+  constructor(
+    readonly sequence: string,
+    /** The step that failed last. */
+    readonly step: string,
+    /** 'policy': a policy said abort; 'rollback-limit': too many rollbacks; 'rollback-failed': a rollback threw. */
+    readonly reason: 'policy' | 'rollback-limit' | 'rollback-failed',
+    cause: unknown,
+    /** Errors thrown by rollbacks while giving up (they do not stop the other rollbacks). */
+    readonly rollbackErrors: readonly unknown[] = [],
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('HA_SEQUENCE_ABORTED', `sequence ${sequence} gave up at step ${step} (${reason}): ${why}`, { cause });
+  }
+}

@@ -1,12 +1,16 @@
 // `ringcast daemon -c FILE [-n NAME]`: one daemon of the ring.
 import type { Command } from 'commander';
 import { findLocalHost, loadConfig } from '../config';
+import { authKeyPath } from '../config/authKey';
 import { isServiceName, serviceName } from '../core/service';
 import { UsageError } from '../errors';
 import { Daemon } from '../daemon/daemon';
 import { SessionServer } from '../session';
+import { publishDaemonEvent, standardEngines } from '../services';
 import { TrafficGenerator } from '../daemon/trafficGenerator';
 import { daemonStatusProvider } from '../daemon/statusProvider';
+import { DaemonLog, logOptionsFromConfig } from '../daemon/log';
+import { MetricsServer, daemonMetricsSource, metricsListenAddress } from '../daemon/metricsServer';
 import type { LogEntry } from '../sim/deliveryLog';
 import { LogWriter } from '../sim/logFiles';
 import { numberOption } from './options';
@@ -45,7 +49,8 @@ export function registerDaemon(program: Command): void {
       const host = findLocalHost(config, flags.name);
       if (!isServiceName(flags.service)) throw new UsageError(`--service must be a service type name, not "${flags.service}"`);
       const daemon = new Daemon(config, host, flags.incarnation !== undefined ? { incarnation: flags.incarnation } : {});
-      const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${host.name}: ${line}\n`);
+      const log = new DaemonLog(host.name, logOptionsFromConfig(config.options));
+      const say = (line: string) => log.info(line);
 
       // Synchronous, buffered log: a 'sent' line reaches the kernel before the message can leave
       // this process, so a kill -9 never leaves a message delivered elsewhere but not sent here.
@@ -72,19 +77,65 @@ export function registerDaemon(program: Command): void {
         });
       }
       daemon.on('configuration', (c) => say(`${c.kind} configuration ${c.ring}: ${c.members.join(' ')}`));
-      daemon.on('link', (e) => say(`link ${e.link} (${host.daemonAddrs[e.link]}) to ${e.peerName} ${e.kind}: ${e.reason}`));
+      daemon.on('link', (e) => log.log(e.kind === 'down' ? 'WARNING' : 'INFO', `link ${e.link} (${host.daemonAddrs[e.link]}) to ${e.peerName} ${e.kind}: ${e.reason}`));
 
       // Clients: every daemon of a ring runs the groups layer from its first configuration on.
-      const server = await SessionServer.attach(
+      // Service engines (checkpoints, events) run in every daemon, fed by the same ring.
+      let server: SessionServer | undefined;
+      server = await SessionServer.attach(
         daemon,
         flags.socket === undefined ? {} : { unixSocketPath: flags.socket === 'none' ? null : flags.socket },
+        {
+          log: (line) => log.warning(line),
+          sessionRejected: (r, remote) => {
+            log.warning(`session ${r.privateGroup ?? remote} ${r.kind === 'quota' || r.kind === 'handshake' ? 'rejected' : 'closed'}: ${r.kind}: ${r.detail}`);
+            publishDaemonEvent(server?.services ?? null, r.kind === 'quota' || r.kind === 'handshake' ? 'SESSION_REJECTED' : 'SESSION_KICKED', {
+              daemon: host.name,
+              client: r.privateGroup ?? remote,
+              reason: `${r.kind}: ${r.detail}`,
+              ...(r.code !== undefined ? { code: r.code } : {}),
+            });
+          },
+        },
+        standardEngines(),
+      );
+      daemon.on('link', (e) =>
+        publishDaemonEvent(server?.services ?? null, e.kind === 'down' ? 'LINK_DOWN' : 'LINK_UP', {
+          daemon: host.name,
+          peer: e.peerName,
+          link: e.link,
+          address: host.daemonAddrs[e.link],
+          ...(e.kind === 'down' ? { reason: e.reason } : {}),
+        }),
       );
       server.setStatusProvider(daemonStatusProvider(daemon, { version: program.version() }));
+      // Metrics count deliveries from the first one on: up before the daemon starts.
+      let metrics: MetricsServer | null = null;
+      const metricsOption = config.options.metricsAddress;
+      if (metricsOption) {
+        // prom-client takes ~50 ms of CPU to load: only a daemon that serves metrics loads it.
+        const { DaemonMetrics } = await import('../daemon/metrics');
+        metrics = await MetricsServer.start(
+          new DaemonMetrics(daemonMetricsSource(daemon, () => server.statusReport('metrics'))),
+          metricsListenAddress(metricsOption, host),
+        ).catch(async (e: unknown) => {
+          await server.close();
+          throw e;
+        });
+      }
       await daemon.start();
       say(`clients: ${server.addresses().join(', ')}`);
+      if (metrics) say(`metrics: ${metrics.url}/metrics, health: ${metrics.url}/health`);
       say(`listening on ${host.daemonAddrs.map((a) => `${a}:${host.port}`).join(', ')} (udp${host.daemonAddrs.length > 1 ? `, multipath ${config.multipath}` : ''}), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}, incarnation ${daemon.incarnation}`);
+      if (daemon.auth) say(`daemon traffic ${daemon.auth.encrypt ? 'authenticated and encrypted' : 'authenticated'} (AES-256-GCM) with the key in ${authKeyPath(config)}`);
+      else log.warning('daemon traffic is unauthenticated: anyone who can reach the daemon port can join or disturb the ring (set AuthKeyFile; ringcast keygen makes a key)');
 
       if (flags.generate !== undefined) {
+        let cpuAtStart: NodeJS.CpuUsage | undefined;
+        const cpuMs = () => {
+          const c = process.cpuUsage(cpuAtStart);
+          return (c.user + c.system) / 1000;
+        };
         const gen = new TrafficGenerator(
           daemon,
           {
@@ -95,13 +146,15 @@ export function registerDaemon(program: Command): void {
             expect: flags.expect ?? flags.generate,
             inFlight: flags.inFlight,
           },
-          (report) => process.stdout.write(JSON.stringify({ ...report, counters: daemon.membership.ringCore?.counters }) + '\n'),
+          // cpuMs: this process's CPU time since the traffic started (what the run cost, start-up aside).
+          (report) => process.stdout.write(JSON.stringify({ ...report, cpuMs: cpuMs(), counters: daemon.membership.ringCore?.counters, auth: daemon.authCounters() ?? undefined }) + '\n'),
         );
         // Test traffic starts once every configured daemon is in the ring, so all see all of it.
         let started = false;
         const startWhenComplete = (c: { kind: string; members: string[] }) => {
           if (!started && c.kind === 'regular' && c.members.length === config.hosts.length) {
             started = true;
+            cpuAtStart = process.cpuUsage();
             gen.start();
           }
         };
@@ -112,12 +165,13 @@ export function registerDaemon(program: Command): void {
       await new Promise<void>((resolve) => {
         const shutdown = () => {
           say('shutting down');
-          void server
-            .close()
+          void (metrics?.close() ?? Promise.resolve())
+            .then(() => server.close())
             .catch(() => undefined)
             .then(() => daemon.stop())
             .then(() => {
               logWriter?.close();
+              log.close();
               resolve();
             });
         };

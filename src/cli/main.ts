@@ -6,6 +6,10 @@ import { registerDaemon } from './daemon';
 import { registerUser } from './user';
 import { registerFlood } from './flood';
 import { registerStatus } from './status';
+import { registerEvents } from './events';
+import { registerSupervise } from './supervise';
+import { registerKeygen } from './keygen';
+import { registerCkpt } from './ckpt';
 
 export function buildProgram(): Command {
   const program = new Command('ringcast')
@@ -18,6 +22,10 @@ export function buildProgram(): Command {
   registerUser(program);
   registerFlood(program);
   registerStatus(program);
+  registerEvents(program);
+  registerSupervise(program);
+  registerKeygen(program);
+  registerCkpt(program);
   return program;
 }
 

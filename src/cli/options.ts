@@ -11,3 +11,11 @@ export function numberOption(flag: string, integer = false): (v: string) => numb
     return n;
   };
 }
+
+/** `--auth NULL,IP`: the auth methods a client chooses (1 to 3). */
+export const AUTH_FLAG_HELP = 'auth methods to choose, comma-separated, e.g. IP (default NULL)';
+export function authMethodsOption(v: string): string[] {
+  const methods = v.split(',').map((m) => m.trim()).filter(Boolean);
+  if (methods.length < 1 || methods.length > 3) throw new UsageError(`--auth takes 1 to 3 comma-separated method names, not "${v}"`);
+  return methods;
+}

@@ -37,6 +37,9 @@ interface SimFlags {
   linkLossy: number;
   linkDelays: number;
   linkDelay: number;
+  auth: string;
+  wrongKey?: number;
+  replay: number;
 }
 
 export function registerSim(program: Command): void {
@@ -70,6 +73,9 @@ export function registerSim(program: Command): void {
     .option('--link-lossy <n>', 'multipath: a network losing 20–90% in one direction between two daemons for a while', numberOption('--link-lossy', true), d.linkLossy)
     .option('--link-delays <n>', 'multipath: a network delayed by --link-delay ms for a while', numberOption('--link-delays', true), d.linkDelays)
     .option('--link-delay <ms>', 'multipath: the extra delay of a delayed network', numberOption('--link-delay'), d.linkDelayMs)
+    .option('--auth <mode>', 'every datagram sealed and checked as with AuthKeyFile: off, mac or encrypt', d.auth)
+    .option('--wrong-key <n>', 'with --auth: this many daemons (the last ones) each hold another key', numberOption('--wrong-key', true))
+    .option('--replay <p>', 'probability, per datagram sent, that one recorded earlier (any ring, any life) is sent again', numberOption('--replay'), d.replay)
     .option('--log-dir <dir>', 'write <daemon>.jsonl delivery logs here')
     .option('--json', 'print a JSON summary')
     .option('--soak <n>', 'run n seeds from --seed on, each with its own mix of faults, sizes and services (the test sweep), and print a table of outcomes', numberOption('--soak', true))
@@ -126,6 +132,9 @@ function toSimOptions(f: SimFlags): Partial<SimOptions> {
     linkLossy: f.linkLossy,
     linkDelays: f.linkDelays,
     linkDelayMs: f.linkDelay,
+    auth: f.auth as SimOptions['auth'],
+    wrongKey: Array.from({ length: f.wrongKey ?? 0 }, (_, i) => f.daemons - i),
+    replay: f.replay,
     ring,
     ...(f.logDir ? { logDir: f.logDir } : {}),
   };
@@ -145,6 +154,8 @@ function printSummary(s: SimSummary): void {
             `a good link between every pair throughout: ${s.links.connected ? 'yes' : 'no'}`,
         ]
       : []),
+    ...(s.auth ? [`auth: ${s.auth.sealed} sealed, ${s.auth.verified} verified, ${s.auth.dropped} dropped, ${s.auth.acceptedAcrossKeys} accepted across keys`] : []),
+    ...(s.replays ? [`replays: ${s.replays.sent} datagrams (${s.replays.earlierRing} from before the latest ring, ${s.replays.earlierLife} from earlier lives)`] : []),
     ...s.invariants.map((r) => `invariant ${r.invariant} ${r.name}: ${r.ok ? 'ok' : `VIOLATED: ${r.violation}`}`),
     s.ok ? 'ok' : 'FAILED',
   ];

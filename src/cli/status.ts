@@ -8,7 +8,7 @@ import { DEFAULT_DAEMON, parseDaemonAddress } from '../client/address';
 import { connect } from '../client/connect';
 import { STATUS_GROUP, requestStatus, type StatusReport } from '../client/statusProtocol';
 import type { Session } from '../client/session';
-import { numberOption } from './options';
+import { AUTH_FLAG_HELP, authMethodsOption, numberOption } from './options';
 
 export interface StatusOutput {
   readonly daemon: string;
@@ -108,13 +108,14 @@ export function registerStatus(program: Command): void {
     .option('--daemon <address>', 'daemon: PORT@HOST, PORT (TCP on 127.0.0.1) or a Unix socket path', DEFAULT_DAEMON)
     .option('--json', 'print one JSON object')
     .option('--timeout <ms>', 'how long to wait for the status reply', numberOption('--timeout', true), 2000)
-    .action(async (flags: { daemon: string; json?: boolean; timeout: number }) => {
+    .option('--auth <methods>', AUTH_FLAG_HELP, authMethodsOption)
+    .action(async (flags: { daemon: string; json?: boolean; timeout: number; auth?: string[] }) => {
       try {
         parseDaemonAddress(flags.daemon);
       } catch (err) {
         throw new UsageError(`--daemon: ${(err as Error).message}`);
       }
-      const session = await connect({ daemon: flags.daemon, membership: false });
+      const session = await connect({ daemon: flags.daemon, membership: false, ...(flags.auth ? { authMethods: flags.auth } : {}) });
       try {
         const report = await requestStatus(session, flags.timeout);
         const out = statusOutput(session, report);

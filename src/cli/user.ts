@@ -9,6 +9,7 @@ import { connect } from '../client/connect';
 import { describeMessage } from '../client/describe';
 import type { ReceivedMessage } from '../client/received';
 import type { Session } from '../client/session';
+import { AUTH_FLAG_HELP, authMethodsOption } from './options';
 
 export type UserCommand =
   | { readonly kind: 'join'; readonly group: string }
@@ -256,13 +257,19 @@ export function registerUser(program: Command): void {
     .option('--daemon <address>', 'daemon: PORT@HOST, PORT (TCP on 127.0.0.1) or a Unix socket path', DEFAULT_DAEMON)
     .option('--name <name>', 'private name (default: the daemon makes one up)')
     .option('--no-membership', 'do not receive membership messages')
-    .action(async (flags: { daemon: string; name?: string; membership: boolean }) => {
+    .option('--auth <methods>', AUTH_FLAG_HELP, authMethodsOption)
+    .action(async (flags: { daemon: string; name?: string; membership: boolean; auth?: string[] }) => {
       try {
         parseDaemonAddress(flags.daemon);
       } catch (err) {
         throw new UsageError(`--daemon: ${(err as Error).message}`);
       }
-      const session = await connect({ daemon: flags.daemon, ...(flags.name !== undefined ? { name: flags.name } : {}), membership: flags.membership });
+      const session = await connect({
+        daemon: flags.daemon,
+        ...(flags.name !== undefined ? { name: flags.name } : {}),
+        membership: flags.membership,
+        ...(flags.auth !== undefined ? { authMethods: flags.auth } : {}),
+      });
       await runUser(session, process.stdin, process.stdout);
     });
 }

@@ -16,6 +16,8 @@ export interface ConnectOptions {
   readonly membership?: boolean;
   /** Spread's session priority, 0 or 1 (sent as 0..15). Default 0. */
   readonly priority?: number;
+  /** Auth methods to choose, 1 to 3 (e.g. ['IP'] for a daemon that requires it). Default ['NULL']. */
+  readonly authMethods?: readonly string[];
   /** Limit for connecting and the handshake together. Default 10 000 ms. */
   readonly timeoutMs?: number;
   /**
@@ -66,7 +68,8 @@ function positiveInteger(value: number | undefined, fallback: number, what: stri
  * Connects to a daemon and opens a session.
  * @throws SpreadError: ILLEGAL_SPREAD (bad daemon address), REJECT_ILLEGAL_NAME (bad name,
  *   checked before connecting, or the daemon's reject), ILLEGAL_SESSION (bad option),
- *   COULD_NOT_CONNECT (no daemon there, or timeout), the daemon's reject code
+ *   COULD_NOT_CONNECT (no daemon there, or timeout), REJECT_AUTH (an auth method the daemon
+ *   does not offer, or more than three), the daemon's reject code
  *   (REJECT_NOT_UNIQUE, REJECT_VERSION, REJECT_AUTH, REJECT_QUOTA, …), CONNECTION_CLOSED
  *   (connection lost during the handshake).
  */
@@ -80,6 +83,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Session> {
   }
   const priority = options.priority ?? 0;
   if (!Number.isInteger(priority) || priority < 0 || priority > 15) throw new SpreadError('ILLEGAL_SESSION', `priority ${priority} is not 0..15`);
+  if (options.authMethods?.length === 0) throw new SpreadError('ILLEGAL_SESSION', 'authMethods must name at least one method');
   const timeoutMs = positiveInteger(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
   const sessionOptions = {
     daemon: where,
@@ -95,7 +99,8 @@ export async function connect(options: ConnectOptions = {}): Promise<Session> {
     await whenConnected(socket, where, timeoutMs);
     if (address.kind === 'tcp') socket.setNoDelay(true);
     const remaining = Math.max(1, timeoutMs - (Date.now() - started));
-    const { accept, leftover } = await runHandshake(socket, { name, membership: options.membership ?? true, priority }, remaining);
+    const request = { name, membership: options.membership ?? true, priority, ...(options.authMethods ? { authMethods: options.authMethods } : {}) };
+    const { accept, leftover } = await runHandshake(socket, request, remaining);
     return new Session(socket, accept, leftover, sessionOptions);
   } catch (err) {
     socket.destroy();

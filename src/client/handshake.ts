@@ -1,5 +1,7 @@
-// The client's side of the connect handshake (Spread 5.0.1, NULL auth):
+// The client's side of the connect handshake (Spread 5.0.1):
 //   → version, flags, name   ← auth methods   → auth choice   ← accept and private group
+// The choice is up to three method names, NUL-padded (NULL by default; ringcast daemons also
+// run IP, which needs nothing from the client); each must be on the daemon's list.
 // A reject byte can come in place of the auth list or the accept; the daemon then closes.
 import type { Duplex } from 'node:stream';
 import { SpreadError, type RingcastError } from '../errors';
@@ -14,7 +16,7 @@ import {
   type SessionAccept,
 } from '../wire/client';
 
-/** The auth method ringcast's client speaks (Spread's default, and the only one ringcast's daemon offers). */
+/** The auth method ringcast's client chooses unless told otherwise (Spread's default). */
 export const AUTH_METHOD = 'NULL';
 
 export interface HandshakeRequest {
@@ -22,6 +24,8 @@ export interface HandshakeRequest {
   readonly name: string;
   readonly membership: boolean;
   readonly priority: number;
+  /** Auth methods to choose (1 to 3); default [AUTH_METHOD]. */
+  readonly authMethods?: readonly string[];
 }
 
 export interface HandshakeResult {
@@ -34,12 +38,13 @@ export interface HandshakeResult {
  * Runs the handshake on a connected stream. Listeners it adds are removed when it settles; the
  * stream is left open and paused either way (the caller resumes it, or closes it on failure).
  * @throws SpreadError: the daemon's reject code (REJECT_NOT_UNIQUE, REJECT_ILLEGAL_NAME,
- *   REJECT_VERSION, REJECT_AUTH, …); REJECT_AUTH when the daemon does not offer NULL;
+ *   REJECT_VERSION, REJECT_AUTH, …); REJECT_AUTH when the daemon does not offer a chosen method;
  *   CONNECTION_CLOSED when the stream ends or the reply is garbage; COULD_NOT_CONNECT on timeout.
  *   RingcastError SPREAD_UNKNOWN for a reject code sp.h does not know.
  */
 export function runHandshake(stream: Duplex, request: HandshakeRequest, timeoutMs: number): Promise<HandshakeResult> {
   return new Promise<HandshakeResult>((resolve, reject) => {
+    const methods = request.authMethods ?? [AUTH_METHOD];
     const queue = new ChunkQueue();
     let phase: 'authlist' | 'accept' = 'authlist';
     let settled = false;
@@ -72,13 +77,19 @@ export function runHandshake(stream: Duplex, request: HandshakeRequest, timeoutM
     const onData = (chunk: Buffer) => {
       queue.push(chunk);
       if (phase === 'authlist') {
-        const methods = take(decodeAuthList(queue.peek(queue.length)));
-        if (methods === undefined) return;
-        if (!methods.includes(AUTH_METHOD)) {
-          finish(new SpreadError('REJECT_AUTH', `daemon allows auth methods [${methods.join(' ')}], not ${AUTH_METHOD}`));
+        const offered = take(decodeAuthList(queue.peek(queue.length)));
+        if (offered === undefined) return;
+        const missing = methods.find((m) => !offered.includes(m));
+        if (missing !== undefined) {
+          finish(new SpreadError('REJECT_AUTH', `daemon allows auth methods [${offered.join(' ')}], not ${missing}`));
           return;
         }
-        stream.write(encodeAuthChoice([AUTH_METHOD]));
+        try {
+          stream.write(encodeAuthChoice(methods));
+        } catch (err) {
+          finish(err as RingcastError); // more than three methods, or a name too long
+          return;
+        }
         phase = 'accept';
       }
       const accept = take(decodeAccept(queue.peek(queue.length)));

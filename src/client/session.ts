@@ -21,6 +21,12 @@ import { FrameWriter } from './frameWriter';
 import { encodeJoin, encodeKill, encodeLeave, encodeMulticast, type MessageData, type MulticastOptions } from './outgoing';
 import { toReceivedMessage, type DataMessage, type MembershipMessage, type ReceivedMessage, type RejectedMessage } from './received';
 import { ReceiveQueue } from './receiveQueue';
+import { ServiceClient } from './serviceClient';
+import { CheckpointService } from './checkpoints';
+import { EventService } from './events';
+import { HaService } from '../services/ha/group';
+import { CHECKPOINT_GROUP } from '../services/checkpoint/protocol';
+import { EVENTS_GROUP } from '../services/events/protocol';
 
 export interface SessionEvents {
   message: (message: DataMessage) => void;
@@ -76,6 +82,13 @@ export class Session extends EventEmitter implements AsyncIterable<ReceivedMessa
   private readonly writer: FrameWriter;
   private readonly iterators = new Set<ReceiveQueue<ReceivedMessage>>();
   private backlog: ReceivedMessage[] = [];
+  /** Service clients by their engine's group: its replies are theirs, not the application's. */
+  private readonly services = new Map<string, ServiceClient>();
+  /** The library's own watchers (e.g. HA groups): they see messages without consuming them. */
+  private readonly observers = new Set<(message: ReceivedMessage) => void>();
+  private checkpointService: CheckpointService | undefined;
+  private eventService: EventService | undefined;
+  private haService: HaService | undefined;
   private paused = false;
   private disconnecting = false;
   private ended = false;
@@ -112,6 +125,38 @@ export class Session extends EventEmitter implements AsyncIterable<ReceivedMessa
     // Frames that came with the accept go to the backlog like any unconsumed message.
     if (leftover.length > 0) this.onData(leftover);
     if (!this.ended && !this.paused) stream.resume();
+  }
+
+  /** The request/reply client of the service engine whose reserved group is `group` (one per group). */
+  service(group: string): ServiceClient {
+    let client = this.services.get(group);
+    if (!client) this.services.set(group, (client = new ServiceClient(this, group)));
+    return client;
+  }
+
+  /** The checkpoint service (SA Forum AIS checkpoints) through this session's daemon. */
+  get checkpoints(): CheckpointService {
+    return (this.checkpointService ??= new CheckpointService(this.service(CHECKPOINT_GROUP)));
+  }
+
+  /** The fault-event service (FTB-style publish/subscribe) through this session's daemon. */
+  get events(): EventService {
+    return (this.eventService ??= new EventService(this.service(EVENTS_GROUP), this));
+  }
+
+  /** Active/standby groups decided from the agreed group views. */
+  get ha(): HaService {
+    return (this.haService ??= new HaService(this));
+  }
+
+  /**
+   * Sees every message the application will get, without being a consumer: unlike a listener,
+   * an observer does not stop the session keeping its backlog for the application's first
+   * listener or iterator. @returns the function that stops it.
+   */
+  observe(observer: (message: ReceivedMessage) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** Whether the session has ended (closed promise settled). */
@@ -219,6 +264,19 @@ export class Session extends EventEmitter implements AsyncIterable<ReceivedMessa
   }
 
   private deliver(message: ReceivedMessage): void {
+    if (message.type === 'message' && this.services.size > 0) {
+      const service = this.services.get(message.sender);
+      if (service && message.groups.length === 1 && message.groups[0] === this.privateGroup) return service.handle(message);
+    }
+    for (const observe of this.observers) {
+      try {
+        observe(message);
+      } catch (err) {
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
     if (this.iterators.size === 0 && !this.hasListeners()) {
       this.backlog.push(message);
       this.updateFlow();

@@ -49,6 +49,18 @@ export function looksLikeAddress(text: string): boolean {
   return /^[0-9.]+(:\d*)?$/.test(text) || /^\[?[0-9a-fA-F:]*:[0-9a-fA-F:.%\]]*$/.test(text);
 }
 
+/** `addr/prefix`, or a bare address (one host), in canonical text (`10.0.0.0/8`, `fe80::/10`);
+ *  undefined if `text` is not one. Zones (`%eth0`) are refused: a network has none. */
+export function parseCidr(text: string): string | undefined {
+  const slash = text.indexOf('/');
+  const ip = parseIp(slash < 0 ? text : text.slice(0, slash));
+  if (!ip || ip.address.includes('%')) return undefined;
+  const bits = ip.family === 'IPv4' ? 32 : 128;
+  const prefixText = slash < 0 ? String(bits) : text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) return undefined;
+  return `${ip.address}/${Number(prefixText)}`;
+}
+
 export function familyOf(address: string): IpFamily {
   return address.includes(':') ? 'IPv6' : 'IPv4';
 }
@@ -67,6 +79,11 @@ export function isMulticast(address: string): boolean {
   if (familyOf(address) === 'IPv6') return address.startsWith('ff');
   const first = Number(address.split('.')[0]);
   return first >= 224 && first <= 239;
+}
+
+/** The loopback address of a family. */
+export function loopbackAddress(family: IpFamily): string {
+  return family === 'IPv4' ? '127.0.0.1' : '::1';
 }
 
 /** The "any" address of a family. */

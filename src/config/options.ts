@@ -1,7 +1,7 @@
 // The top-level `Name = value` options: what each accepts, and Spread's default for each
 // (shared/design/config.md, read off Spread 5.0.1), plus ringcast's own options.
 
-import type { ConfigOptions, Timeouts } from './types';
+import type { ConfigOptions, ListenAddress, Timeouts } from './types';
 import { DEBUG_FLAGS, EVENT_PRIORITIES } from './types';
 
 /** How an option's value is written. */
@@ -14,6 +14,9 @@ export type OptionKind =
   | 'choice' // one of `choices`, any case
   | 'authList' // string of space-separated method names
   | 'debugFlags' // { ALL !EXIT ... }
+  | 'listenAddress' // ADDR:PORT, [v6]:PORT, or PORT alone (the address is then chosen by the user of the option)
+  | 'mode' // octal permission bits, e.g. 0660
+  | 'cidrList' // { 127.0.0.0/8 10.0.0.0/8 ::1 } (a bare address is one host)
   | 'flag'; // bare name = on; or `= bool`; EventTimeStamp also `= "format"`
 
 export interface OptionSpec {
@@ -66,6 +69,15 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
 /** 1 MiB messages must always work. */
 export const MIN_MAX_MESSAGE_SIZE = 1024 * 1024;
 export const MAX_MAX_MESSAGE_SIZE = 1024 * 1024 * 1024;
+/** Owner and group may use the socket, nobody else (Spread: 0666, any local user). */
+export const DEFAULT_CLIENT_SOCKET_MODE = 0o660;
+/** The IP auth method lets in loopback clients unless IpAllow says otherwise. */
+export const DEFAULT_IP_ALLOW: readonly string[] = ['127.0.0.0/8', '::1/128'];
+export const DEFAULT_MAX_SESSIONS = 1000;
+export const DEFAULT_MAX_GROUPS_PER_SESSION = 1000;
+/** 16 messages of the largest default size: a slow client cannot hold more than this. */
+export const DEFAULT_MAX_SESSION_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CLIENT_HANDSHAKE_TIMEOUT = 10_000;
 
 /** Every option with a value that does not depend on the rest of the file. */
 export const FIXED_DEFAULTS: Readonly<Omit<ConfigOptions, 'activeIpVersion' | 'wideAreaNetwork' | 'timeouts'>> = {
@@ -93,10 +105,21 @@ export const FIXED_DEFAULTS: Readonly<Omit<ConfigOptions, 'activeIpVersion' | 'w
   excludeSegAddrsFromHash: false,
   ignoreMulticastJoinErrors: false,
   multipath: 'active',
+  authKeyFile: null,
+  encryption: false,
   payloadBudget: DEFAULT_PAYLOAD_BUDGET,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
   clientSocketDir: '/tmp',
   unicastSegment: false,
+  metricsAddress: null,
+  clientSocketMode: DEFAULT_CLIENT_SOCKET_MODE,
+  clientSocketOwner: null,
+  clientSocketGroup: null,
+  ipAllow: [...DEFAULT_IP_ALLOW],
+  maxSessions: DEFAULT_MAX_SESSIONS,
+  maxGroupsPerSession: DEFAULT_MAX_GROUPS_PER_SESSION,
+  maxSessionBytes: DEFAULT_MAX_SESSION_BYTES,
+  clientHandshakeTimeout: DEFAULT_CLIENT_HANDSHAKE_TIMEOUT,
 };
 
 const number = (name: string, key: keyof ConfigOptions, min: number, max: number, example: string): OptionSpec =>
@@ -152,10 +175,22 @@ const SPECS: OptionSpec[] = [
   bool('IgnoreMulticastJoinErrors', 'ignoreMulticastJoinErrors'),
   // ringcast extensions
   { name: 'Multipath', kind: 'choice', key: 'multipath', choices: ['active', 'passive'], example: 'Multipath = active' },
+  string('AuthKeyFile', 'authKeyFile', 'AuthKeyFile = "/etc/ringcast/authkey"'),
+  bool('Encryption', 'encryption'),
   number('PayloadBudget', 'payloadBudget', MIN_PAYLOAD_BUDGET, MAX_PAYLOAD_BUDGET, `PayloadBudget = ${DEFAULT_PAYLOAD_BUDGET}`),
   number('MaxMessageSize', 'maxMessageSize', MIN_MAX_MESSAGE_SIZE, MAX_MAX_MESSAGE_SIZE, `MaxMessageSize = ${DEFAULT_MAX_MESSAGE_SIZE}`),
   string('ClientSocketDir', 'clientSocketDir', 'ClientSocketDir = /tmp'),
   bool('UnicastSegment', 'unicastSegment'),
+  { name: 'MetricsAddress', kind: 'listenAddress', key: 'metricsAddress', example: 'MetricsAddress = 127.0.0.1:9464' },
+  // client access and limits (ringcast)
+  { name: 'ClientSocketMode', kind: 'mode', key: 'clientSocketMode', example: 'ClientSocketMode = 0660' },
+  string('ClientSocketOwner', 'clientSocketOwner', 'ClientSocketOwner = spread'),
+  string('ClientSocketGroup', 'clientSocketGroup', 'ClientSocketGroup = spread'),
+  { name: 'IpAllow', kind: 'cidrList', key: 'ipAllow', example: 'IpAllow = { 127.0.0.0/8 10.0.0.0/8 }' },
+  number('MaxSessions', 'maxSessions', 1, SPREAD_NUMBER_MAX, `MaxSessions = ${DEFAULT_MAX_SESSIONS}`),
+  number('MaxGroupsPerSession', 'maxGroupsPerSession', 1, SPREAD_NUMBER_MAX, `MaxGroupsPerSession = ${DEFAULT_MAX_GROUPS_PER_SESSION}`),
+  number('MaxSessionBytes', 'maxSessionBytes', MIN_MAX_MESSAGE_SIZE, SPREAD_NUMBER_MAX, `MaxSessionBytes = ${DEFAULT_MAX_SESSION_BYTES}`),
+  number('ClientHandshakeTimeout', 'clientHandshakeTimeout', 1, SPREAD_NUMBER_MAX, `ClientHandshakeTimeout = ${DEFAULT_CLIENT_HANDSHAKE_TIMEOUT}`),
 ];
 
 export const OPTION_SPECS: ReadonlyMap<string, OptionSpec> = new Map(SPECS.map((spec) => [spec.name, spec]));
@@ -168,7 +203,7 @@ export interface OptionSettings {
   timeouts: Partial<Timeouts>;
 }
 
-export type OptionValue = number | boolean | string | string[];
+export type OptionValue = number | boolean | string | string[] | ListenAddress;
 
 /** Records one `Name = value` line; a later line for the same option wins, as in Spread. */
 export function applyOption(settings: OptionSettings, spec: OptionSpec, value: OptionValue): void {

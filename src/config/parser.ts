@@ -8,10 +8,11 @@
 //   daemon    := (NAME ADDR | NAME | ADDR) ['VirtualID' '=' NUMBER] ['{' iface+ '}'] [';']
 //   iface     := ('D' | 'C' | 'M')* ADDR
 //   option    := NAME '=' value | 'EventTimeStamp' ['=' value] | 'EventPreciseTimeStamp'
+//              | 'IpAllow' '=' '{' (ADDR | ADDR/PREFIX)* '}'                      (+)
 // `NAME ADDR` on separate lines still reads as one daemon, as in Spread; `;` separates.
 
 import { ConfigError } from '../errors';
-import { looksLikeAddress, parseIpWithPort, type IpLiteral } from './addresses';
+import { looksLikeAddress, parseCidr, parseIpWithPort, type IpLiteral } from './addresses';
 import { describeToken, tokenize, type Position, type Token } from './lexer';
 import { DEBUG_FLAG_WORDS, OPTION_NAMES, OPTION_SPECS, type OptionSpec, type OptionValue } from './options';
 import { nearest } from './suggest';
@@ -289,6 +290,7 @@ class Parser {
 
   private parseValue(spec: OptionSpec): OptionValue {
     if (spec.kind === 'debugFlags') return this.parseDebugFlags(spec);
+    if (spec.kind === 'cidrList') return this.parseCidrList(spec);
     const token = this.next();
     const text = token.kind === 'word' || token.kind === 'string' ? token.text : undefined;
     const bad = (expected: string): never =>
@@ -334,6 +336,20 @@ class Parser {
         const methods = text.split(/\s+/).filter((method) => method !== '');
         return methods.length > 0 ? methods : bad('a list of authentication methods');
       }
+      case 'listenAddress': {
+        // An IP literal with its port, or a port alone; never a host name (no DNS in a config).
+        const portOnly = /^\d+$/.test(text);
+        const literal = portOnly ? undefined : parseIpWithPort(text);
+        if (!portOnly && literal?.portText === undefined) return bad('ADDRESS:PORT or a port');
+        const portText = portOnly ? text : literal!.portText!;
+        if (Number(portText) > 65535) this.fail(token, `${spec.name} port must be between 0 and 65535, found ${portText}`, `e.g. ${spec.example}`);
+        return literal ? { address: literal.address, port: Number(portText) } : { port: Number(portText) };
+      }
+      case 'mode': {
+        // Permission bits only: setuid/setgid/sticky mean nothing on a socket.
+        if (token.kind !== 'word' || !/^0?[0-7]{3}$/.test(text)) return bad('octal permission bits such as 0660');
+        return parseInt(text, 8);
+      }
     }
     return bad('a value');
   }
@@ -362,6 +378,20 @@ class Parser {
       }
     }
     return DEBUG_FLAGS.filter((flag) => enabled.has(flag));
+  }
+
+  /** `{ CIDR … }`: networks (or single addresses) in canonical form; `{ }` = none. */
+  private parseCidrList(spec: OptionSpec): string[] {
+    const open = this.next();
+    if (open.kind !== '{') this.fail(open, `expected '{' after ${spec.name} =, found ${describeToken(open)}`, `e.g. ${spec.example}`);
+    const cidrs: string[] = [];
+    for (let token = this.next(); token.kind !== '}'; token = this.next()) {
+      if (token.kind === 'eof') this.fail(token, `missing '}' to close the ${spec.name} list opened at line ${open.line}:${open.column}`);
+      const cidr = token.kind === 'word' ? parseCidr(token.text) : undefined;
+      if (cidr === undefined) this.fail(token, `expected an address or ADDRESS/PREFIX in ${spec.name}, found ${describeToken(token)}`, `e.g. ${spec.example}`);
+      if (!cidrs.includes(cidr)) cidrs.push(cidr);
+    }
+    return cidrs;
   }
 
   // ---- helpers

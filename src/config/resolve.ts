@@ -2,7 +2,7 @@
 // only the whole file can tell (uniqueness, address families, multipath shape, windows).
 
 import { ConfigError } from '../errors';
-import { anyAddress, familyOf, isLoopback, isMulticast, isUnspecified, parseIp } from './addresses';
+import { anyAddress, familyOf, isLoopback, isMulticast, isUnspecified, loopbackAddress, parseIp } from './addresses';
 import { configHash, daemonVid } from './hash';
 import type { Position } from './lexer';
 import { applyOption, FIXED_DEFAULTS, LOOPBACK_PAYLOAD_BUDGET, resolveTimeouts, type OptionSettings } from './options';
@@ -127,12 +127,14 @@ class Resolver {
     };
     if (ast.virtualId) host.virtualId = ast.virtualId.value;
 
+    // Clients: only where the file says (C entries), else loopback — Spread takes any address,
+    // which exposes every session to the network by default. A loopback daemon keeps its own
+    // address, so several can share one machine and port.
+    const clientDefault = isLoopback(address) ? address : loopbackAddress(family);
     if (!ast.interfaces) {
-      // Spread listens for clients and monitors on any address by default. A loopback daemon
-      // listens on its own address only, so several can share one machine and port.
-      const listen = isLoopback(address) ? address : anyAddress(family);
-      host.clientAddrs = [listen];
-      host.monitorAddrs = [listen];
+      // Spread listens for monitors on any address by default.
+      host.clientAddrs = [clientDefault];
+      host.monitorAddrs = [isLoopback(address) ? address : anyAddress(family)];
       return host;
     }
 
@@ -155,6 +157,7 @@ class Resolver {
       if (types.includes('C')) host.clientAddrs.push(ifAddress);
       if (types.includes('M')) host.monitorAddrs.push(ifAddress);
     }
+    if (host.clientAddrs.length === 0) host.clientAddrs = [clientDefault];
     if (!ownAddressListed) {
       this.fail(ast.interfaceBlockPos!, `the interface block of '${name}' has no D entry for its address ${address}`,
         `add 'D ${address}'; an entry without a letter counts as D, C and M`);
@@ -248,6 +251,9 @@ class Resolver {
     if (set.acceleratedRing === true && options.acceleratedWindow > options.personalWindow) {
       const at = this.optionPos.get('AcceleratedWindow') ?? this.optionPos.get('PersonalWindow') ?? this.optionPos.get('AcceleratedRing')!;
       this.fail(at, `AcceleratedWindow (${options.acceleratedWindow}) is larger than PersonalWindow (${options.personalWindow})`);
+    }
+    if (options.encryption && options.authKeyFile === null) {
+      this.fail(this.optionPos.get('Encryption')!, 'Encryption = on needs a key: AuthKeyFile is not set', 'e.g. AuthKeyFile = "/etc/ringcast/authkey"; ringcast keygen makes one');
     }
     return options;
   }

@@ -60,14 +60,43 @@ export interface ConfigOptions {
   /** Multipath = active|passive; only matters when hosts have more than one D address. */
   multipath: MultipathMode;
   // ringcast's own options
+  /** AuthKeyFile: the shared key that authenticates daemon traffic (as written); null = none. */
+  authKeyFile: string | null;
+  /** Encryption = on: daemon traffic is encrypted too (needs AuthKeyFile). */
+  encryption: boolean;
   /** Bytes of packed client payload per daemon datagram. */
   payloadBudget: number;
   /** Largest client message accepted, in bytes. */
   maxMessageSize: number;
   /** Directory of the daemons' Unix-domain client sockets (`<dir>/<port>`, as Spread). */
   clientSocketDir: string;
+  /** Permission bits of the Unix client socket (Spread: 0666). */
+  clientSocketMode: number;
+  /** User (name or uid) to own the Unix client socket; null = the daemon's own user. */
+  clientSocketOwner: string | null;
+  /** Group (name or gid) of the Unix client socket; null = the daemon's own group. */
+  clientSocketGroup: string | null;
+  /** Client networks the IP auth method lets in, as canonical CIDRs (`a.b.c.d/n`, `x::/n`). */
+  ipAllow: string[];
+  /** Client sessions per daemon, handshakes included; more get REJECT_QUOTA. */
+  maxSessions: number;
+  /** Groups one session may be in; a join beyond is sent back as a REJECT_MESS. */
+  maxGroupsPerSession: number;
+  /** Bytes queued for a client that does not read before it is disconnected (with MaxSessionMessages). */
+  maxSessionBytes: number;
+  /** Milliseconds a client connection may take to complete its handshake. */
+  clientHandshakeTimeout: number;
   /** Treat every segment as unicast fan-out, whatever its address. */
   unicastSegment: boolean;
+  /** MetricsAddress: where the Prometheus /metrics and /health endpoint listens; null = off. */
+  metricsAddress: ListenAddress | null;
+}
+
+/** An HTTP listening address as an option gives it; `address` absent = only a port was given. */
+export interface ListenAddress {
+  address?: string;
+  /** 0 = any free port (the daemon logs the one it got). */
+  port: number;
 }
 
 export interface Segment {
@@ -93,7 +122,7 @@ export interface HostEntry {
   /** Where peers send daemon traffic: link 0..n-1 (the D entries in order; just `address`
    *  without an interface block). A D entry of 0.0.0.0 stands for `address`. */
   daemonAddrs: string[];
-  /** Where the daemon listens for TCP clients; 0.0.0.0 / :: = any. */
+  /** Where the daemon listens for TCP clients (its C entries; loopback when it has none); 0.0.0.0 / :: = any. */
   clientAddrs: string[];
   /** Where the daemon listens for monitor traffic; 0.0.0.0 / :: = any. */
   monitorAddrs: string[];

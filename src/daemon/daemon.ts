@@ -10,6 +10,9 @@ import type { Transport } from '../link/transport';
 import { UdpTransport, type UdpPeer } from '../link/udp';
 import { UdpLinkSet } from '../link/udpLinkSet';
 import type { LinkEvent, LinkSetStatus, PeerStatus } from '../link/linkSet';
+import { AuthenticatedTransport } from '../link/auth';
+import { DatagramAuth, type AuthCounters } from '../wire/auth';
+import { authKeyPath, readAuthKey } from '../config/authKey';
 
 export interface Configuration {
   kind: 'regular' | 'transitional';
@@ -32,6 +35,8 @@ export interface DaemonOptions {
   ring?: Partial<RingOptions>;
   /** This life's incarnation (default: tenths of a second since 2024, so a restart has a larger one). */
   incarnation?: number;
+  /** Authentication of daemon traffic; default: from the configuration's AuthKeyFile (null: none). */
+  auth?: DatagramAuth | null;
 }
 
 /** Spread's timeout options, as ringcast uses them (see config/options.ts). */
@@ -49,9 +54,17 @@ export function membershipTimeouts(t: Timeouts): MembershipTimeouts {
 
 const EPOCH_2024 = Date.UTC(2024, 0, 1);
 
+/** AuthKeyFile's key, checked; throws RingcastError ('AUTH_KEY') for a bad key file. */
+function loadAuth(config: SpreadConfig): DatagramAuth | null {
+  const file = authKeyPath(config);
+  return file === null ? null : new DatagramAuth(readAuthKey(file), { encrypt: config.options.encryption });
+}
+
 export class Daemon extends EventEmitter<DaemonEvents> {
   readonly host: HostEntry;
   readonly incarnation: number;
+  /** What seals and checks every datagram; null when daemon traffic is unauthenticated. */
+  readonly auth: DatagramAuth | null;
   private readonly core: MembershipCore;
   private transport!: Transport;
   private linkSet: UdpLinkSet | null = null;
@@ -69,6 +82,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.host = host;
     for (const h of config.hosts) this.names.set(h.id, h.name);
     this.incarnation = options.incarnation ?? Math.floor((Date.now() - EPOCH_2024) / 100);
+    this.auth = options.auth !== undefined ? options.auth : loadAuth(config);
     const o = config.options;
     this.core = new MembershipCore(
       {
@@ -114,6 +128,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         addresses: this.host.daemonAddrs,
         port: this.host.port,
         peers: new Map(this.config.hosts.map((h) => [h.id, { addresses: h.daemonAddrs, port: h.port }])),
+        ...(this.auth ? { auth: this.auth } : {}),
       });
       links.onLinkEvent((e) => this.emit('link', { ...e, peerName: this.nameOf(e.peer) }));
       this.linkSet = links;
@@ -123,6 +138,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const peers = new Map<number, UdpPeer>(this.config.hosts.map((h) => [h.id, { address: h.daemonAddrs[0], port: h.port }]));
       transport = await UdpTransport.bind(this.host.daemonAddrs[0], this.host.port, peers);
     }
+    // A link set seals below its link header itself; any other transport is wrapped.
+    if (this.auth && transport !== this.linkSet) transport = new AuthenticatedTransport(transport, this.auth);
     this.transport = transport;
     transport.onMessage((data) => this.feed({ kind: 'packet', data }));
     this.feed({ kind: 'start' });
@@ -146,6 +163,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const s = this.linkSet.status();
     const addrs = new Map(this.config.hosts.map((h) => [h.id, h.daemonAddrs]));
     return { ...s, addresses: this.host.daemonAddrs, peers: s.peers.map((p) => ({ ...p, name: this.nameOf(p.peer), addresses: addrs.get(p.peer) ?? [] })) };
+  }
+
+  /** Datagrams sealed, verified and dropped (failed authentication); null without a key. */
+  authCounters(): AuthCounters | null {
+    return this.auth ? { ...this.auth.counters } : null;
   }
 
   /** The regular configuration installed last, if any. */

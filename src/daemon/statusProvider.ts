@@ -37,6 +37,12 @@ export function linksOf(status: LinkStatusLike, port: number): Record<string, Li
   return out;
 }
 
+/** The process's memory in bytes, and the ring's packets held for retransmission (the bounds README states). */
+export function memoryCounters(storedPackets = 0): Record<string, number> {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, storedPackets };
+}
+
 export interface DaemonStatusOptions {
   /** ringcast's version, for the report. */
   readonly version?: string;
@@ -51,6 +57,9 @@ export function daemonStatusProvider(daemon: Daemon, options: DaemonStatusOption
     const counters: Record<string, Record<string, number>> = { membership: { ...membership.counters } };
     const ring = membership.ringCore?.counters;
     if (ring) counters.ring = { ...ring, backlog: membership.backlog };
+    const auth = daemon.authCounters();
+    if (auth) counters.auth = { ...auth }; // dropped: datagrams that failed authentication
+    counters.memory = memoryCounters(membership.ringCore?.progress.stored);
     // linkStatus() is there with multipath support; it returns null when the daemon runs one link.
     const getLinks = (daemon as { linkStatus?: () => LinkStatusLike | null }).linkStatus;
     const links = getLinks?.call(daemon) ?? null;

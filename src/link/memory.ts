@@ -69,6 +69,8 @@ export class MemoryNetwork {
 /** One plain link (link 0) of a MemoryNetwork. */
 export class MemoryTransport implements Transport {
   readonly counters: TransportCounters = { sent: 0, received: 0, sendErrors: 0 };
+  /** send() takes a datagram in pieces too (see GatheringTransport in auth.ts). */
+  readonly gathers = true;
   private handler: (data: Buffer) => void = () => {};
 
   constructor(
@@ -82,9 +84,9 @@ export class MemoryTransport implements Transport {
     });
   }
 
-  send(to: number, data: Buffer): void {
+  send(to: number, data: Buffer | readonly Buffer[]): void {
     this.counters.sent++;
-    if (!this.net.transmit(0, this.id, to, [data])) this.counters.sendErrors++;
+    if (!this.net.transmit(0, this.id, to, Buffer.isBuffer(data) ? [data] : [...data])) this.counters.sendErrors++;
   }
 
   onMessage(handler: (data: Buffer) => void): void {

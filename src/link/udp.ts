@@ -10,6 +10,8 @@ export interface UdpPeer {
 
 export class UdpTransport implements Transport {
   readonly counters: TransportCounters = { sent: 0, received: 0, sendErrors: 0 };
+  /** send() takes a datagram in pieces too (see GatheringTransport in auth.ts). */
+  readonly gathers = true;
   private readonly socket: dgram.Socket;
   private handler: (data: Buffer) => void = () => {};
   private readonly onSendDone = (err: Error | null) => {
@@ -52,7 +54,7 @@ export class UdpTransport implements Transport {
     return new UdpTransport(socket, peers);
   }
 
-  send(to: number, data: Buffer): void {
+  send(to: number, data: Buffer | readonly Buffer[]): void {
     const peer = this.peers.get(to);
     if (!peer) {
       this.counters.sendErrors++;

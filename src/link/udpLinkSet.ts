@@ -5,6 +5,7 @@
 // core, never thrown; every socket sends on its own, so a dead link never holds up another.
 import * as dgram from 'node:dgram';
 import { RingcastError } from '../errors';
+import type { DatagramAuth } from '../wire/auth';
 import type { LinkMode, LinkSetConfig } from './linkSet';
 import { DrivenLinkSet, LinkSetDriver, type RawLinks } from './linkSetDriver';
 
@@ -24,6 +25,8 @@ export interface UdpLinkSetOptions {
   port: number;
   peers: Map<number, UdpLinkPeer>;
   recvBufferBytes?: number;
+  /** Authenticates every datagram, link header and heartbeats included (AuthKeyFile). */
+  auth?: DatagramAuth;
   /** Heartbeat and window settings (see LinkSetConfig). */
   tuning?: Pick<LinkSetConfig, 'pingIntervalMs' | 'deadMs' | 'upPongs' | 'window' | 'failoverResend'>;
 }
@@ -52,6 +55,7 @@ class UdpRawLinks implements RawLinks {
   constructor(
     readonly sockets: dgram.Socket[],
     peers: Map<number, UdpLinkPeer>,
+    private readonly auth: DatagramAuth | null = null,
   ) {
     this.sendErrors = sockets.map(() => 0);
     for (const [id, p] of peers) {
@@ -82,12 +86,15 @@ class UdpRawLinks implements RawLinks {
       return;
     }
     const done = this.done.get(to)![link];
+    const heartbeat = data === null;
+    // The link header differs per receiver and link: with a key, one seal per datagram on the wire.
+    const chunks = this.auth ? this.auth.seal(header, data) : data === null ? header : [header, data];
     try {
-      if (data === null) sock.send(header, this.ports.get(to)!, addr, done);
+      if (heartbeat) sock.send(chunks, this.ports.get(to)!, addr, done);
       else {
         const n = this.sends.get(to)!;
-        if (n[link]++ % CHECK_EVERY === 0) sock.send([header, data], this.ports.get(to)!, addr, done);
-        else sock.send([header, data], this.ports.get(to)!, addr);
+        if (n[link]++ % CHECK_EVERY === 0) sock.send(chunks, this.ports.get(to)!, addr, done);
+        else sock.send(chunks, this.ports.get(to)!, addr);
       }
     } catch (err) {
       // A socket that is closing, or an argument the platform refuses: counted, never thrown.
@@ -134,7 +141,7 @@ export class UdpLinkSet extends DrivenLinkSet {
       for (const s of sockets) s.close();
       throw err;
     }
-    const raw = new UdpRawLinks(sockets, opts.peers);
+    const raw = new UdpRawLinks(sockets, opts.peers, opts.auth ?? null);
     const cfg: LinkSetConfig = {
       self: opts.self,
       peers: [...opts.peers.keys()],
@@ -158,7 +165,13 @@ export class UdpLinkSet extends DrivenLinkSet {
         if (xs) for (const [p, id] of xs) if (p === port) return id;
         return -1;
       };
-      sock.on('message', (msg, rinfo) => driver.input(link, who(rinfo.address, rinfo.port), msg));
+      const auth = opts.auth;
+      sock.on('message', auth
+        ? (msg, rinfo) => {
+            const body = auth.open(msg); // before anything reads it, the link header included
+            if (body) driver.input(link, who(rinfo.address, rinfo.port), body);
+          }
+        : (msg, rinfo) => driver.input(link, who(rinfo.address, rinfo.port), msg));
       // Errors surface here on some platforms (ICMP); they must never take the daemon down.
       sock.on('error', () => {
         raw.sendErrors[link]++;

@@ -4,12 +4,15 @@
 // end of an accepted session puts its KILL on the ring, so its groups learn of the disconnect.
 // A message to the reserved group #ringcast-status alone is a status query (src/wire/status.ts),
 // answered by the server from this daemon's state and never put on the ring.
+// A JOIN that would put the session in more than maxGroupsPerSession groups never reaches the
+// ring: it comes back as a REJECT_MESS (what Spread sends for a refused join), the session stays.
 import type { Duplex } from 'node:stream';
 import type { SpreadCodeName } from '../errors';
 import { ChunkQueue } from '../wire/client/chunkQueue';
-import { MAX_GROUPS_PER_MESSAGE, MessageType, isKillMessage } from '../wire/client/constants';
+import { MAX_GROUPS_PER_MESSAGE, MessageType, isJoinMessage, isKillMessage, isLeaveMessage } from '../wire/client/constants';
+import { rejectMessage } from '../wire/client/daemonMessages';
 import { FrameReader } from '../wire/client/frameReader';
-import type { DecodedMessage } from '../wire/client/message';
+import { encodeMessage, type DecodedMessage } from '../wire/client/message';
 import { STATUS_GROUP } from '../wire/status';
 import { Handshake, type AuthPolicy, type NameClaimer } from './handshake';
 import { OutputQueue } from './outputQueue';
@@ -30,7 +33,9 @@ export interface SessionHost {
   readonly names: NameClaimer;
   readonly auth: AuthPolicy;
   readonly maxSessionMessages: number;
+  readonly maxSessionBytes: number;
   readonly maxMessageBytes: number;
+  readonly maxGroupsPerSession: number;
   readonly handshakeTimeoutMs: number;
   /** The handshake completed. */
   opened(session: ClientSession, membership: boolean): void;
@@ -38,6 +43,11 @@ export interface SessionHost {
   statusRequest(session: ClientSession, frame: DecodedMessage): void;
   /** Puts a request on the ring. @throws when the ring refuses it. */
   submit(request: RingRequest): void;
+  /** A JOIN beyond maxGroupsPerSession was sent back (for counters). */
+  joinRefused(session: ClientSession, group: string): void;
+  /** A message to one group that may be a service's: true when the service host took it.
+   *  @throws when the ring refuses it. */
+  serviceRequest?(session: ClientSession, frame: DecodedMessage): boolean;
   /** The session is over; `killed`: its KILL went to the ring (the name is freed once it is delivered). */
   ended(session: ClientSession, end: SessionEnd, killed: boolean): void;
 }
@@ -57,6 +67,8 @@ export class ClientSession {
   private inputPaused = false;
   /** The client finished sending while frames still waited: end once they are handled. */
   private endAfterInput = false;
+  /** Groups this session is in once its requests on the ring are through (they keep their order). */
+  private readonly joined = new Set<string>();
 
   constructor(
     readonly id: number,
@@ -64,7 +76,7 @@ export class ClientSession {
     private readonly host: SessionHost,
   ) {
     this.handshake = new Handshake(host.auth, host.names);
-    this.output = new OutputQueue(stream, host.maxSessionMessages, () => this.end({ kind: 'tooSlow' }, 'destroy'));
+    this.output = new OutputQueue(stream, host.maxSessionMessages, () => this.end({ kind: 'tooSlow' }, 'destroy'), host.maxSessionBytes);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('end', () => this.onStreamEnd('end'));
     stream.on('close', () => this.onStreamEnd('destroy'));
@@ -85,6 +97,11 @@ export class ClientSession {
   /** Frames waiting for a slow client. */
   get backlog(): number {
     return this.output.backlog;
+  }
+
+  /** Groups the session has joined (and not left). */
+  get groupCount(): number {
+    return this.joined.size;
   }
 
   /** Writes a frame to the client (dropped once the session is over). */
@@ -173,14 +190,27 @@ export class ClientSession {
       this.host.statusRequest(this, frame);
       return;
     }
+    if (isJoinMessage(frame.type) && !this.mayJoin(frame)) return;
     let request: RingRequest;
     try {
+      if (frame.groups.length === 1 && (frame.type & MessageType.REGULAR_MESS) !== 0 && this.host.serviceRequest?.(this, frame)) return;
       request = ringRequestFor(frame, group);
       this.host.submit(request);
+      if (isJoinMessage(frame.type)) this.joined.add(frame.groups[0]!);
+      else if (isLeaveMessage(frame.type)) this.joined.delete(frame.groups[0]!);
     } catch (e) {
       const code = (e as { code?: string }).code;
       this.end({ kind: 'badFrame', code: code === 'ILLEGAL_GROUP' ? 'ILLEGAL_GROUP' : 'MESSAGE_TOO_LONG', detail: (e as Error).message }, 'end');
     }
+  }
+
+  /** Whether a JOIN is within maxGroupsPerSession; if not, it goes back to the client as a REJECT_MESS. */
+  private mayJoin(frame: DecodedMessage): boolean {
+    const group = frame.groups[0]!;
+    if (this.joined.has(group) || this.joined.size < this.host.maxGroupsPerSession) return true;
+    this.send(encodeMessage(rejectMessage(frame, MessageType.CAUSED_BY_JOIN)));
+    this.host.joinRefused(this, group);
+    return false;
   }
 
   /**

@@ -16,6 +16,8 @@ export interface NameClaimer {
 export interface AuthPolicy {
   readonly allowedAuthMethods: readonly string[];
   readonly requiredAuthMethods: readonly string[];
+  /** Why a chosen (allowed) method refuses this client, or undefined when it lets it in; absent: every allowed method does. */
+  refusal?(method: string): string | undefined;
 }
 
 export type HandshakeProgress =
@@ -89,6 +91,10 @@ export class Handshake {
       if (refused !== undefined) return reject('REJECT_AUTH', `auth method ${JSON.stringify(refused)} is not allowed`);
       const missing = requiredAuthMethods.find((m) => !chosen.includes(m));
       if (missing !== undefined) return reject('REJECT_AUTH', `auth method ${missing} is required`);
+      for (const m of chosen) {
+        const why = this.policy.refusal?.(m);
+        if (why !== undefined) return reject('REJECT_AUTH', `auth method ${m} refused: ${why}`);
+      }
       return this.accept(replies);
     }
     return pending();

@@ -19,4 +19,6 @@ export {
   type SessionServerOptions,
 } from './options';
 export type { SessionEnd } from './clientSession';
+export type { ClientOrigin } from './clientOrigin';
+export type { SessionRejection } from './sessionRejection';
 export { ringRequestFor, ringServiceFor, type RingRequest } from './ringRequests';

@@ -1,7 +1,8 @@
 // What a session has to write to its client, with Spread's bound: frames go to the stream while
 // it takes them; once its buffer is full they wait here, and a client that leaves more than
 // MaxSessionMessages waiting is disconnected (Spread's Sess_write: "killing mbox for not
-// reading"). The ring delivers in bursts (everything a token visit completed, at once), which
+// reading"), or more than maxBytes of them (ringcast: a count alone lets large messages hold
+// gigabytes). The ring delivers in bursts (everything a token visit completed, at once), which
 // no client can read while the burst is being written; so the bound is checked once the event
 // loop has had a turn (network I/O included) after frames began to wait, not frame by frame.
 import type { Writable } from 'node:stream';
@@ -11,6 +12,8 @@ const EMPTY = Buffer.alloc(0);
 export class OutputQueue {
   private readonly waiting: Buffer[] = [];
   private head = 0;
+  /** Bytes of the frames in `waiting` from `head` on. */
+  private waitingBytes = 0;
   private blocked = false;
   private overflowed = false;
   private corked = false;
@@ -20,6 +23,7 @@ export class OutputQueue {
     private readonly stream: Writable,
     private readonly limit: number,
     private readonly onOverflow: () => void,
+    private readonly maxBytes = Infinity,
   ) {
     stream.on('drain', () => this.flush());
   }
@@ -27,6 +31,11 @@ export class OutputQueue {
   /** Frames waiting for the stream (not counting what the stream itself buffers). */
   get backlog(): number {
     return this.waiting.length - this.head;
+  }
+
+  /** Bytes of the frames waiting. */
+  get backlogBytes(): number {
+    return this.waitingBytes;
   }
 
   write(frame: Buffer): void {
@@ -45,6 +54,7 @@ export class OutputQueue {
       return;
     }
     this.waiting.push(frame);
+    this.waitingBytes += frame.length;
     if (!this.checkScheduled) {
       this.checkScheduled = true;
       setImmediate(() => this.checkBound());
@@ -55,11 +65,12 @@ export class OutputQueue {
   clear(): void {
     this.waiting.length = 0;
     this.head = 0;
+    this.waitingBytes = 0;
   }
 
   private checkBound(): void {
     this.checkScheduled = false;
-    if (this.overflowed || this.backlog <= this.limit) return;
+    if (this.overflowed || (this.backlog <= this.limit && this.waitingBytes <= this.maxBytes)) return;
     this.overflowed = true;
     this.clear();
     this.onOverflow();
@@ -71,6 +82,7 @@ export class OutputQueue {
       if (this.stream.destroyed || this.stream.writableEnded) return this.clear();
       const frame = this.waiting[this.head]!;
       this.waiting[this.head++] = EMPTY;
+      this.waitingBytes -= frame.length;
       this.blocked = !this.stream.write(frame);
     }
     if (this.backlog === 0) this.clear();

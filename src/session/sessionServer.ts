@@ -7,6 +7,10 @@
 // not yet delivered back), every session's input pauses until half of them are through, as
 // Spread blocks session reads while its protocol queue is long.
 //
+// Access: each connection is judged by where it comes from (auth.ts: NULL, IP), sessions are
+// limited (MaxSessions, MaxGroupsPerSession, ClientHandshakeTimeout), the Unix socket gets its
+// mode, owner and group (socketAccess.ts), and refusals are reported (sessionRejected).
+//
 // Status queries (a message to #ringcast-status, src/wire/status.ts) are answered here, from the
 // groups state, the sessions and what the status provider (set by the daemon's owner) tells.
 import * as fs from 'node:fs';
@@ -22,6 +26,8 @@ import { hintFor } from '../wire/client/header';
 import { encodeMessage, type DecodedMessage } from '../wire/client/message';
 import { encodeReject } from '../wire/client/handshakeReplies';
 import { decodeEnvelope } from '../wire/envelope';
+import type { ServiceEngine } from '../services/engine';
+import { ServiceHost, type ServiceHostPort } from '../services/host';
 import {
   STATUS_GROUP,
   STATUS_PROTOCOL_VERSION,
@@ -32,8 +38,13 @@ import {
   type LinkStatus,
   type StatusReport,
 } from '../wire/status';
+import { authPolicyFor } from './auth';
 import { ClientSession, type SessionEnd, type SessionHost } from './clientSession';
-import type { AuthPolicy, NameClaimer } from './handshake';
+import { LOCAL_ORIGIN, describeOrigin, tcpOrigin, type ClientOrigin } from './clientOrigin';
+import type { NameClaimer } from './handshake';
+import { IpAllowList } from './ipAllowList';
+import { quotaRejection, rejectionOf, type SessionRejection } from './sessionRejection';
+import { applySocketAccess, withPrivateUmask } from './socketAccess';
 import { resolveSessionOptions, sessionOptionsFromConfig, type SessionServerOptions } from './options';
 import { PrivateNames } from './privateNames';
 import type { RingRequest } from './ringRequests';
@@ -49,8 +60,12 @@ export interface SessionServerCounters {
   rejected: number;
   /** Sessions closed for a frame that broke the rules. */
   badFrames: number;
-  /** Sessions closed for not reading (MaxSessionMessages). */
+  /** Sessions closed for not reading (MaxSessionMessages, MaxSessionBytes). */
   tooSlow: number;
+  /** Connections closed for not completing the handshake in time. */
+  handshakeTimeouts: number;
+  /** JOINs sent back for going past MaxGroupsPerSession. */
+  joinsRefused: number;
   submitted: number;
   /** Ring payloads that carried the envelope magic but did not decode. */
   malformedEnvelopes: number;
@@ -86,6 +101,10 @@ const STATUS_LIST_LIMIT = 100;
 export interface SessionServerEvents {
   /** A session ended (for logs). */
   sessionEnded?(privateGroup: string | undefined, end: SessionEnd): void;
+  /** A session was refused or thrown out (see SessionRejection); `remote`: `address:port`, or `local`. */
+  sessionRejected?(reason: SessionRejection, remote: string): void;
+  /** A line for the daemon's log (service host troubles). */
+  log?(line: string): void;
 }
 
 export class SessionServer {
@@ -95,6 +114,8 @@ export class SessionServer {
     rejected: 0,
     badFrames: 0,
     tooSlow: 0,
+    handshakeTimeouts: 0,
+    joinsRefused: 0,
     submitted: 0,
     malformedEnvelopes: 0,
     framesDelivered: 0,
@@ -114,6 +135,8 @@ export class SessionServer {
   private readonly listeners: net.Server[] = [];
   private connections = 0;
   private inFlight = 0;
+  private inFlightBytes = 0;
+  private readonly ipAllow: IpAllowList;
   private paused = false;
   private closed = false;
   // The core is fed one input at a time; inputs that arrive meanwhile (a ring that delivers
@@ -127,15 +150,21 @@ export class SessionServer {
   private submitting = 0;
   private readonly ringEvents: RingEvent[] = [];
   private ringEventsScheduled = false;
+  /** The service engines (checkpoints, events), when this server runs them. */
+  readonly services: ServiceHost | null;
 
   constructor(
     private readonly ring: RingPort,
     options: Partial<SessionServerOptions> = {},
     private readonly events: SessionServerEvents = {},
+    engines: readonly ServiceEngine[] = [],
   ) {
     this.options = resolveSessionOptions(options);
+    this.ipAllow = new IpAllowList(this.options.ipAllow);
     this.core = new GroupsCore({ myId: ring.daemonId, daemonOrder: ring.daemonOrder });
     this.names = new PrivateNames(ring.daemonName, this.options.random);
+    // Every daemon of a ring must run the same engines: their state exchange waits for all.
+    this.services = engines.length === 0 ? null : new ServiceHost(this.servicePort(), engines);
     this.unsubscribe = ring.subscribe({
       deliver: (message) => this.fromRing({ kind: 'deliver', message }),
       configuration: (change) => this.fromRing({ kind: 'configuration', change }),
@@ -151,11 +180,17 @@ export class SessionServer {
    * must run the groups layer from its first configuration on.
    * @throws as listen().
    */
-  static async attach(daemon: Daemon, options: Partial<SessionServerOptions> = {}, events: SessionServerEvents = {}): Promise<SessionServer> {
+  static async attach(
+    daemon: Daemon,
+    options: Partial<SessionServerOptions> = {},
+    events: SessionServerEvents = {},
+    engines: readonly ServiceEngine[] = [],
+  ): Promise<SessionServer> {
     const server = new SessionServer(
       daemonRingPort(daemon),
       { ...sessionOptionsFromConfig(daemon.config, daemon.host), ...options },
       events,
+      engines,
     );
     try {
       await server.listen();
@@ -244,15 +279,18 @@ export class SessionServer {
       groupsState: this.core.state,
       counters: {
         ...(d.counters ?? {}),
-        sessions: { open: this.open.size, connections: this.all.size, inFlight: this.inFlight, ...this.counters, ...this.statusCounters },
+        ...(this.services?.allCounters() ?? {}),
+        sessions: { open: this.open.size, connections: this.all.size, inFlight: this.inFlight, inFlightBytes: this.inFlightBytes, ...this.counters, ...this.statusCounters },
       },
       ...(providerError !== undefined ? { error: `status provider failed: ${providerError}` } : {}),
     };
   }
 
   /**
-   * Starts accepting on the TCP addresses and the Unix socket of the options.
-   * @throws RingcastError SESSION_LISTEN when an address cannot be bound.
+   * Starts accepting on the TCP addresses and the Unix socket of the options (with its mode,
+   * owner and group). Call close() after a failure: listeners already open stay open.
+   * @throws RingcastError SESSION_LISTEN when an address cannot be bound, or the socket's owner,
+   *   group or mode cannot be set.
    */
   async listen(): Promise<void> {
     for (const { host, port } of this.options.tcp) {
@@ -261,24 +299,25 @@ export class SessionServer {
     const unixPath = this.options.unixSocketPath;
     if (unixPath !== null) {
       removeStaleSocket(unixPath);
-      await this.listenOn({ path: unixPath }, unixPath);
-      try {
-        fs.chmodSync(unixPath, 0o666); // any local user may connect, as with Spread
-      } catch {
-        /* not fatal */
-      }
+      await withPrivateUmask(() => this.listenOn({ path: unixPath }, unixPath));
+      const { unixSocketMode: mode, unixSocketOwner: owner, unixSocketGroup: group } = this.options;
+      applySocketAccess(unixPath, { mode, owner, group });
     }
   }
 
-  /** Serves one client on `stream` (any duplex: a socket, or an in-memory pair in tests). */
-  handle(stream: Duplex): void {
+  /**
+   * Serves one client on `stream` (any duplex: a socket, or an in-memory pair in tests) that
+   * comes from `origin` (the IP auth method judges by it; in-memory streams are local).
+   */
+  handle(stream: Duplex, origin: ClientOrigin = LOCAL_ORIGIN): void {
     if (this.closed || this.all.size >= this.options.maxSessions) {
       this.counters.rejected++;
       stream.on('error', () => {});
       stream.end(encodeReject('REJECT_QUOTA'));
+      if (!this.closed) this.events.sessionRejected?.(quotaRejection(this.options.maxSessions), describeOrigin(origin));
       return;
     }
-    const session = new ClientSession(++this.connections, stream, this.hostFor(this.connections));
+    const session = new ClientSession(++this.connections, stream, this.hostFor(this.connections, origin));
     this.all.add(session);
     if (this.paused) session.pauseInput();
   }
@@ -302,6 +341,7 @@ export class SessionServer {
       });
     }
     this.killsDrained = null;
+    this.services?.stop();
     this.unsubscribe();
     await Promise.all(stopping);
     if (this.options.unixSocketPath !== null) removeStaleSocket(this.options.unixSocketPath);
@@ -309,15 +349,16 @@ export class SessionServer {
 
   // ---- sessions -----------------------------------------------------------------------------
 
-  private hostFor(connection: number): SessionHost {
+  private hostFor(connection: number, origin: ClientOrigin): SessionHost {
     const server = this;
     const names: NameClaimer = this.names.claimerFor(connection);
-    const auth: AuthPolicy = this.options;
     return {
       names,
-      auth,
+      auth: authPolicyFor(this.options, this.ipAllow, origin),
       maxSessionMessages: this.options.maxSessionMessages,
+      maxSessionBytes: this.options.maxSessionBytes,
       maxMessageBytes: this.options.maxMessageBytes,
+      maxGroupsPerSession: this.options.maxGroupsPerSession,
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       opened(session, membership) {
         server.counters.accepted++;
@@ -330,17 +371,27 @@ export class SessionServer {
       statusRequest(session, frame) {
         server.answerStatus(session, frame);
       },
+      serviceRequest(session, frame) {
+        const services = server.services;
+        if (services === null || !services.isServiceGroup(frame.groups[0]!)) return false;
+        services.clientRequest(session.privateGroup!, frame);
+        return true;
+      },
+      joinRefused() {
+        server.counters.joinsRefused++;
+      },
       ended(session, end, killed) {
-        server.onSessionEnded(session, end, killed);
+        server.onSessionEnded(session, end, killed, origin);
       },
     };
   }
 
-  private onSessionEnded(session: ClientSession, end: SessionEnd, killed: boolean): void {
+  private onSessionEnded(session: ClientSession, end: SessionEnd, killed: boolean, origin: ClientOrigin): void {
     this.all.delete(session);
     if (end.kind === 'rejected') this.counters.rejected++;
     if (end.kind === 'badFrame') this.counters.badFrames++;
     if (end.kind === 'tooSlow') this.counters.tooSlow++;
+    if (end.kind === 'handshakeTimeout') this.counters.handshakeTimeouts++;
     const group = session.privateGroup;
     if (group !== undefined && this.open.get(group) === session) {
       this.open.delete(group);
@@ -349,6 +400,8 @@ export class SessionServer {
       else this.names.release(group);
     }
     this.events.sessionEnded?.(group, end);
+    const rejection = rejectionOf(end, group);
+    if (rejection) this.events.sessionRejected?.(rejection, describeOrigin(origin));
   }
 
   /** A query on STATUS_GROUP: the report goes back to the session alone, as a RELIABLE message. */
@@ -369,17 +422,19 @@ export class SessionServer {
 
   private submit(request: RingRequest): void {
     this.inFlight++; // before: the ring may deliver it back at once
+    this.inFlightBytes += request.payload.length;
     this.submitting++;
     try {
       this.ring.submit(request.service, [], request.payload); // throws to the session if refused
     } catch (e) {
       this.inFlight--;
+      this.inFlightBytes -= request.payload.length;
       throw e;
     } finally {
       this.submitting--;
     }
     this.counters.submitted++;
-    if (!this.paused && this.inFlight >= this.options.maxInFlight) {
+    if (!this.paused && (this.inFlight >= this.options.maxInFlight || this.inFlightBytes >= this.options.maxInFlightBytes)) {
       this.paused = true;
       for (const s of this.all) s.pauseInput();
     }
@@ -405,25 +460,34 @@ export class SessionServer {
   }
 
   private onRingEvent(event: RingEvent): void {
-    if (event.kind === 'configuration') this.feed(event);
-    else this.onDelivery(event.message);
+    if (event.kind === 'configuration') {
+      this.services?.configuration(event.change);
+      this.feed(event);
+    } else this.onDelivery(event.message);
   }
 
   private onDelivery(m: RingDelivery): void {
     if ((m.service & RING_INTERNAL) !== 0) return;
     const r = decodeEnvelope(m.payload);
     if (r.status === 'foreign') return;
-    if (m.origin >>> 0 === this.ring.daemonId >>> 0) this.oneDelivered();
+    if (m.origin >>> 0 === this.ring.daemonId >>> 0) this.oneDelivered(m.payload.length);
     if (r.status === 'error') {
       this.counters.malformedEnvelopes++;
       return;
     }
+    const services = this.services;
+    if (services !== null) {
+      // Requests to a service's group reach no client: the host alone handles them.
+      if (r.envelope.kind === 'data' && services.deliver(m.origin, m.service, r.envelope)) return;
+      if (r.envelope.kind === 'kill') services.sessionGone(r.envelope.member);
+    }
     this.feed({ kind: 'deliver', origin: m.origin, envelope: r.envelope });
   }
 
-  private oneDelivered(): void {
+  private oneDelivered(bytes: number): void {
     if (this.inFlight > 0) this.inFlight--;
-    if (this.paused && this.inFlight <= this.options.maxInFlight >> 1) {
+    this.inFlightBytes = Math.max(0, this.inFlightBytes - bytes);
+    if (this.paused && this.inFlight <= this.options.maxInFlight >> 1 && this.inFlightBytes <= this.options.maxInFlightBytes / 2) {
       this.paused = false;
       for (const s of this.all) s.resumeInput();
     }
@@ -470,10 +534,37 @@ export class SessionServer {
     }
   }
 
+  /** What the service host needs: this server's ring, sessions, clock and timers. */
+  private servicePort(): ServiceHostPort {
+    const ring = this.ring;
+    return {
+      daemonName: ring.daemonName,
+      daemonOrder: ring.daemonOrder,
+      nameOf: (id) => ring.nameOf?.(id) ?? `#${id}`,
+      maxPayload: ring.maxPayload,
+      submit: (service, payload) => this.submit({ service, payload }),
+      isLocal: (privateGroup) => this.open.has(privateGroup),
+      sendTo: (privateGroup, frame) => {
+        const s = this.open.get(privateGroup);
+        if (!s) return false;
+        s.send(frame);
+        this.counters.framesDelivered++;
+        return true;
+      },
+      now: () => Date.now(),
+      setTimer: (ms, fire) => {
+        const t = setTimeout(fire, ms);
+        t.unref();
+        return { cancel: () => clearTimeout(t) };
+      },
+      log: (line) => this.events.log?.(line),
+    };
+  }
+
   private listenOn(address: net.ListenOptions, label: string, prepare?: (s: net.Socket) => void): Promise<void> {
     const server = net.createServer((socket) => {
       prepare?.(socket);
-      this.handle(socket);
+      this.handle(socket, 'path' in address ? LOCAL_ORIGIN : tcpOrigin(socket));
     });
     this.listeners.push(server);
     return new Promise((resolve, reject) => {

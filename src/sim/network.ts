@@ -75,3 +75,49 @@ export class SimNetwork {
     return delays;
   }
 }
+
+/** A datagram as it was on the wire, for replay: its sender and (multipath) network. */
+export interface CapturedDatagram {
+  from: number;
+  /** The sender's life when it sent it. */
+  life: number;
+  /** Regular configurations installed in the run before it was sent. */
+  era: number;
+  link?: number;
+  data: Buffer;
+}
+
+/**
+ * What an attacker on the network could record for replay: a uniform sample of every datagram
+ * of the run so far (reservoir sampling, so earlier rings and earlier lives stay in it) and the
+ * last few (fresh ones, still of the current ring).
+ */
+export class ReplayCapture {
+  private readonly old: CapturedDatagram[] = [];
+  private readonly recent: CapturedDatagram[] = [];
+  private seen = 0;
+  private nextRecent = 0;
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly keepOld = 1024,
+    private readonly keepRecent = 64,
+  ) {}
+
+  record(d: CapturedDatagram): void {
+    this.seen++;
+    if (this.old.length < this.keepOld) this.old.push(d);
+    else {
+      const i = this.rng.int(0, this.seen - 1);
+      if (i < this.keepOld) this.old[i] = d;
+    }
+    this.recent[this.nextRecent] = d;
+    this.nextRecent = (this.nextRecent + 1) % this.keepRecent;
+  }
+
+  /** One recorded datagram, old or recent, at random (undefined before any). */
+  pick(): CapturedDatagram | undefined {
+    const pool = this.rng.chance(0.5) || this.recent.length === 0 ? this.old : this.recent;
+    return pool.length === 0 ? undefined : this.rng.pick(pool);
+  }
+}

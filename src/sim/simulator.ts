@@ -8,10 +8,12 @@ import { Service, SERVICE_NAMES, serviceName, type ServiceName } from '../core/s
 import { UsageError } from '../errors';
 import type { LogEntry } from './deliveryLog';
 import { EventQueue } from './eventQueue';
-import { DEFAULT_LINK, SimNetwork } from './network';
+import { DEFAULT_LINK, ReplayCapture, SimNetwork } from './network';
 import { Rng } from './rng';
 import { planFaults, planLinkFaults, type FaultEvent, type FaultPlan } from './faults';
 import { LinkSetCore, MAX_LINKS, type LinkAction, type LinkMode, type LinkSetConfig } from '../link/linkSet';
+import { AUTH_KEY_BYTES, DatagramAuth, NONCE_BYTES } from '../wire/auth';
+import { fnv1a32 } from '../config/hash';
 
 export interface SimOptions {
   seed: number;
@@ -61,6 +63,17 @@ export interface SimOptions {
   linkDelayMs: number;
   /** Heartbeat and window settings of the link sets (defaults: LinkSetCore's). */
   linkTuning?: Pick<LinkSetConfig, 'pingIntervalMs' | 'deadMs' | 'upPongs' | 'window' | 'failoverResend'>;
+  /** Every datagram sealed and checked as the daemons do with AuthKeyFile (src/wire/auth.ts). */
+  auth: 'off' | 'mac' | 'encrypt';
+  /** Daemons whose key differs from the others' (each its own); needs auth. */
+  wrongKey: number[];
+  /** Daemons without a key among keyed ones; needs auth. */
+  noKey: number[];
+  /**
+   * Probability, per datagram sent, that a datagram recorded earlier in the run (any ring, any
+   * life: see ReplayCapture) is sent again, unchanged, to a random daemon.
+   */
+  replay: number;
 }
 
 export type ScheduledFault =
@@ -101,7 +114,21 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   linkLossy: 0,
   linkDelays: 0,
   linkDelayMs: 200,
+  auth: 'off',
+  wrongKey: [],
+  noKey: [],
+  replay: 0,
 };
+
+/** What authentication did in a run with auth (summed over daemons and lives). */
+export interface AuthSimStats {
+  sealed: number;
+  verified: number;
+  /** Datagrams that failed the check and were dropped. */
+  dropped: number;
+  /** Datagrams accepted by a daemon whose key differs from the sender's: must stay 0. */
+  acceptedAcrossKeys: number;
+}
 
 /** What the link layer did in a multipath run (links > 1). */
 export interface LinkSimStats {
@@ -145,6 +172,19 @@ export interface SimStats {
   events: number;
   /** Multipath runs only. */
   links?: LinkSimStats;
+  /** Runs with auth only. */
+  auth?: AuthSimStats;
+  /** Runs with replay only. */
+  replays?: ReplaySimStats;
+}
+
+export interface ReplaySimStats {
+  /** Datagrams replayed. */
+  sent: number;
+  /** Of those, recorded before the latest regular configuration (of earlier rings, mostly). */
+  earlierRing: number;
+  /** Of those, sent by an earlier life of a restarted daemon. */
+  earlierLife: number;
 }
 
 export interface SimRun {
@@ -181,6 +221,8 @@ interface SimDaemon {
   tokenRetransmits: number;
   /** Multipath runs: this life's link set. */
   linkSet?: LinkSetCore;
+  /** Runs with auth: this life's sealer (null: this daemon has no key). */
+  auth: DatagramAuth | null;
 }
 
 const CONFIG_HASH = 0x51a1c0de;
@@ -217,6 +259,12 @@ export class Simulator {
   private readonly linkLoss = new Map<string, number>();
   private readonly linkLossCount = new Map<string, number>();
   private linkStats: LinkSimStats | undefined;
+  private readonly authStats: AuthSimStats | undefined;
+  /** Runs with auth: fresh nonces for each life, from the seed. */
+  private readonly authRng: Rng | undefined;
+  private readonly capture: ReplayCapture | undefined;
+  private readonly replayRng: Rng | undefined;
+  private readonly replays: ReplaySimStats = { sent: 0, earlierRing: 0, earlierLife: 0 };
 
   constructor(options: Partial<SimOptions> = {}) {
     this.opts = { ...DEFAULT_SIM_OPTIONS, ...options };
@@ -266,11 +314,20 @@ export class Simulator {
         connected: true,
       };
     }
+    if (this.opts.auth !== 'off') {
+      this.authRng = this.rng.fork(5);
+      this.authStats = { sealed: 0, verified: 0, dropped: 0, acceptedAcrossKeys: 0 };
+    }
+    if (this.opts.replay > 0) {
+      this.replayRng = this.rng.fork(6);
+      this.capture = new ReplayCapture(this.replayRng.fork(1));
+    }
     for (const id of this.ids) {
       const d: SimDaemon = {
         id,
         name: `d${id}`,
         core: this.makeCore(id, 1),
+        auth: this.makeAuth(id),
         alive: true,
         life: 1,
         timerGen: new Map(),
@@ -285,6 +342,60 @@ export class Simulator {
       this.byId.set(id, d);
       this.logs.set(d.name, d.log);
     }
+  }
+
+  /** Which key a daemon holds: 'main', its own wrong one, or none. */
+  private keyOf(id: number): string | null {
+    if (this.opts.auth === 'off' || this.opts.noKey.includes(id)) return null;
+    return this.opts.wrongKey.includes(id) ? `wrong key of d${id}` : 'main';
+  }
+
+  private makeAuth(id: number): DatagramAuth | null {
+    const key = this.keyOf(id);
+    if (key === null) return null;
+    // Keys follow from the seed and the key's name; nonces from the seed and the life.
+    const bytes = Buffer.alloc(AUTH_KEY_BYTES);
+    const k = new Rng((this.opts.seed ^ fnv1a32(key)) >>> 0);
+    for (let i = 0; i < AUTH_KEY_BYTES; i += 4) bytes.writeUInt32BE(k.nextU32(), i);
+    const nonce = Buffer.alloc(NONCE_BYTES);
+    for (let i = 0; i < NONCE_BYTES; i += 4) nonce.writeUInt32BE(this.authRng!.nextU32(), i);
+    return new DatagramAuth(bytes, { encrypt: this.opts.auth === 'encrypt', firstNonce: nonce });
+  }
+
+  /** The bytes a daemon puts on the wire for a datagram (sealed when it has a key). */
+  private seal(d: SimDaemon, data: Buffer, more: Buffer | null = null): Buffer {
+    if (!d.auth) return more ? Buffer.concat([data, more]) : data;
+    this.authStats!.sealed++;
+    return d.auth.sealToBuffer(data, more);
+  }
+
+  /** What a daemon makes of bytes off the wire: the datagram, or null when it fails authentication. */
+  private unseal(d: SimDaemon, bytes: Buffer, from: number | undefined): Buffer | null {
+    if (!d.auth) return bytes; // no key: a sealed datagram fails the core's header check instead
+    const body = d.auth.open(bytes);
+    if (!body) this.authStats!.dropped++;
+    else {
+      this.authStats!.verified++;
+      if (from !== undefined && this.keyOf(from) !== this.keyOf(d.id)) this.authStats!.acceptedAcrossKeys++;
+    }
+    return body;
+  }
+
+  /** Records a datagram on the wire for replay, and now and then replays a recorded one. */
+  private onWire(from: number, bytes: Buffer, link?: number): void {
+    if (!this.capture) return;
+    const life = this.byId.get(from)!.life;
+    this.capture.record({ from, life, era: this.configurations, data: bytes, ...(link === undefined ? {} : { link }) });
+    const r = this.replayRng!;
+    if (!r.chance(this.opts.replay)) return;
+    const old = this.capture.pick();
+    const dest = this.byId.get(r.pick(this.ids))!;
+    if (!old || !dest.alive) return;
+    this.replays.sent++;
+    if (old.era < this.configurations) this.replays.earlierRing++;
+    if (old.life < this.byId.get(old.from)!.life) this.replays.earlierLife++;
+    const delay = this.opts.latencyMs + r.next() * DEFAULT_LINK.reorderMs;
+    this.queue.push({ time: this.now + delay, kind: 'recv', node: dest.id, life: dest.life, data: old.data, from: old.from, ...(old.link === undefined ? {} : { link: old.link }) });
   }
 
   private makeCore(id: number, life: number): MembershipCore {
@@ -339,33 +450,39 @@ export class Simulator {
       for (const d of this.daemons) this.collectLinkStats(d);
       stats.links = { ...ls };
     }
-    const live = this.daemons.filter((d) => d.alive).map((d) => this.senderName(d.id, d.life));
-    return { stats, logs, crashed: this.crashed, live, faultFree: this.plan.events.length === 0 };
+    if (this.authStats) stats.auth = { ...this.authStats };
+    if (this.capture) stats.replays = { ...this.replays };
+    // Daemons with another key (or none) are cut off from the rest for good: not "connected"
+    // for liveness, and the run is not fault-free. Nor is one with replays: an old copy of a
+    // formation's packets can fail that formation, as a long-delayed datagram can.
+    const live = this.daemons.filter((d) => d.alive && this.keyOf(d.id) === this.keyOf(1)).map((d) => this.senderName(d.id, d.life));
+    const apart = this.opts.wrongKey.length + this.opts.noKey.length > 0;
+    return { stats, logs, crashed: this.crashed, live, faultFree: this.plan.events.length === 0 && !apart && this.opts.replay === 0 };
   }
 
   /**
    * Done when the workload and the faults are over, every live daemon is operational in one
-   * ring, and each has sequenced and delivered everything there is.
+   * ring, and each has sequenced and delivered everything there is. Daemons with different
+   * keys cannot reach each other: each key's daemons settle in their own ring.
    */
   private settled(): boolean {
     if (this.submitted < this.opts.messages || this.faultsDone < this.plan.events.length) return false;
-    let ring: string | null = null;
-    let high = -1;
+    const rings = new Map<string | null, { ring: string; high: number }>();
     for (const d of this.daemons) {
       if (!d.alive) continue;
       const r = d.core.currentRing;
       if (!r || d.core.backlog > 0) return false;
       const key = `${r.ringSeq}.${r.ringRep}.${r.members.join(',')}`;
-      if (ring === null) ring = key;
-      else if (ring !== key) return false;
-      const live = this.daemons.filter((x) => x.alive).map((x) => x.id);
+      const group = this.keyOf(d.id);
+      const live = this.daemons.filter((x) => x.alive && this.keyOf(x.id) === group).map((x) => x.id);
       if (r.members.length !== live.length) return false;
       const p = d.core.ringCore!.progress;
       if (p.delivered !== p.highSeq || p.safe !== p.highSeq) return false;
-      if (high === -1) high = p.highSeq;
-      else if (high !== p.highSeq) return false;
+      const seen = rings.get(group);
+      if (!seen) rings.set(group, { ring: key, high: p.highSeq });
+      else if (seen.ring !== key || seen.high !== p.highSeq) return false;
     }
-    return ring !== null;
+    return rings.size > 0;
   }
 
   private dispatch(ev: SimEvent): void {
@@ -378,10 +495,12 @@ export class Simulator {
             this.linkStats!.droppedDown++;
             return;
           }
-          this.carryLinks(d, d.linkSet!.receive(this.now, ev.from!, ev.link, ev.data));
+          const datagram = this.unseal(d, ev.data, ev.from);
+          if (datagram) this.carryLinks(d, d.linkSet!.receive(this.now, ev.from!, ev.link, datagram));
           return;
         }
-        this.apply(d, d.core.step({ kind: 'packet', data: ev.data }));
+        const packet = this.unseal(d, ev.data, ev.from);
+        if (packet) this.apply(d, d.core.step({ kind: 'packet', data: packet }));
         break;
       }
       case 'linktick': {
@@ -443,6 +562,7 @@ export class Simulator {
         this.logs.set(name, d.log);
         d.timerGen = new Map();
         d.core = this.makeCore(d.id, d.life);
+        d.auth = this.makeAuth(d.id);
         if (this.linkStats) {
           this.collectLinkStats(d);
           this.startLinks(d);
@@ -569,7 +689,8 @@ export class Simulator {
       this.linkStats!.droppedDown++;
       return;
     }
-    const bytes = data ? Buffer.concat([header, data]) : header;
+    const bytes = this.seal(d, header, data);
+    this.onWire(from, bytes, link);
     const extra = this.linkExtraMs[link];
     for (const delay of this.nets[link].transmit(from, to)) {
       this.queue.push({ time: this.now + delay + extra, kind: 'recv', node: to, life: dest.life, data: bytes, link, from });
@@ -631,11 +752,14 @@ export class Simulator {
   private apply(d: SimDaemon, outs: CoreOutput[]): void {
     for (const o of outs) {
       switch (o.kind) {
-        case 'mcast':
-          for (const to of o.to) this.transmit(d.id, to, o.data);
+        case 'mcast': {
+          // Sealed once for all receivers, as AuthenticatedTransport does (the link set seals per datagram).
+          const bytes = this.linkStats ? o.data : this.seal(d, o.data);
+          for (const to of o.to) this.transmit(d.id, to, bytes);
           break;
+        }
         case 'send':
-          this.transmit(d.id, o.to, o.data);
+          this.transmit(d.id, o.to, this.linkStats ? o.data : this.seal(d, o.data));
           break;
         case 'deliver': {
           const m = o.msg;
@@ -689,8 +813,9 @@ export class Simulator {
     if (this.blocked(from, to)) return;
     const dest = this.byId.get(to);
     if (!dest) return;
+    this.onWire(from, data);
     for (const delay of this.net.transmit(from, to)) {
-      this.queue.push({ time: this.now + delay, kind: 'recv', node: to, life: dest.life, data });
+      this.queue.push({ time: this.now + delay, kind: 'recv', node: to, life: dest.life, data, from });
     }
   }
 }
@@ -754,6 +879,13 @@ function validate(o: SimOptions): void {
   }
   if (!(o.linkDelayMs >= 0)) throw new UsageError(`--link-delay must be ≥ 0 ms, not ${o.linkDelayMs}`);
   if (o.links < 2 && o.schedule?.some((f) => f.kind.startsWith('link'))) throw new UsageError('link faults need links ≥ 2');
+  if (o.auth !== 'off' && o.auth !== 'mac' && o.auth !== 'encrypt') throw new UsageError(`--auth must be off, mac or encrypt, not ${o.auth}`);
+  for (const k of ['wrongKey', 'noKey'] as const) {
+    if (o[k].length > 0 && o.auth === 'off') throw new UsageError(`${k} needs auth (mac or encrypt)`);
+    if (o[k].some((id) => !Number.isInteger(id) || id < 1 || id > o.daemons)) throw new UsageError(`${k} lists daemons 1–${o.daemons}, not ${o[k].join(',')}`);
+  }
+  if (o.wrongKey.includes(1) || o.noKey.includes(1)) throw new UsageError('daemon 1 holds the main key: wrongKey and noKey list others');
+  if (!(o.replay >= 0 && o.replay <= 1)) throw new UsageError(`--replay must be a probability in [0, 1], not ${o.replay}`);
   if (o.service !== 'mixed' && !SERVICE_NAMES.includes(o.service)) {
     throw new UsageError(`--service must be one of ${SERVICE_NAMES.join(', ')} or mixed, not ${o.service}`);
   }

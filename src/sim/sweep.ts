@@ -110,3 +110,37 @@ export function linkSweepOptions(seed: number): Partial<SimOptions> {
     groups: r.int(1, 4),
   };
 }
+
+/**
+ * A seed of the replay sweep: datagrams recorded earlier in the run (this ring's, earlier
+ * rings', earlier lives') sent again at random, on top of crashes, restarts (earlier lives),
+ * partitions (earlier rings) and loss; some seeds authenticate (replays pass the check: they
+ * are the genuine bytes), some run two networks (replays through the link layer).
+ */
+export function replaySweepOptions(seed: number): Partial<SimOptions> {
+  const r = new Rng(seed ^ 0x7e91a7);
+  const daemons = r.int(3, 6);
+  const crashes = r.int(0, Math.min(2, daemons - 1));
+  const restarts = crashes === 0 ? 0 : r.int(1, crashes);
+  const links = r.chance(0.2) ? 2 : 1;
+  const messages = r.int(200, 1000);
+  return {
+    seed,
+    daemons,
+    crashes,
+    restarts,
+    partitions: r.pick([0, 0, 1, 2]),
+    replay: r.pick([0.01, 0.05, 0.2]),
+    auth: r.pick(['off', 'off', 'mac', 'encrypt'] as const),
+    links,
+    linkMode: r.chance(0.5) ? 'active' : 'passive',
+    loss: r.pick([0, 0, 0.01, 0.05]),
+    dup: r.pick([0, 0.02]),
+    reorder: r.pick([0, 0.1]),
+    service: r.chance(0.5) ? 'mixed' : r.pick(SERVICE_NAMES),
+    size: r.pick(['1-200', '1-1500', '1-5000', '1-40000']),
+    messages,
+    rate: messages / r.int(1500, 4000),
+    groups: r.int(1, 4),
+  };
+}

@@ -75,7 +75,7 @@ interface Life {
   exit?: { code: number | null; signal: NodeJS.Signals | null };
 }
 
-const CONF_LINE = /^\S+ \S+: (regular|transitional) configuration (\S+):(.*)$/;
+const CONF_LINE = / \S+: (regular|transitional) configuration (\S+):(.*)$/; // after the log's stamp and level
 
 function showOutput(l: Life): string {
   const tail = (a: string[]) => a.slice(-12).map((x) => `    ${x.slice(0, 300)}`).join('\n');

@@ -13,17 +13,11 @@ import { SessionServer } from '../../src/session';
 import { MessageType, encodeMessage, hintFor } from '../../src/wire/client';
 import { summarize } from '../unit/groupsFixtures';
 import { RawClient, singleDaemon, sleep, until } from '../unit/sessionFixtures';
+import { socketTo } from '../support/repo';
 
 const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const NAMES = ['d1', 'd2', 'd3'];
 const { UNRELIABLE_MESS, RELIABLE_MESS, FIFO_MESS, CAUSAL_MESS, AGREED_MESS, SAFE_MESS, JOIN_MESS, KILL_MESS } = MessageType;
-
-function socketTo(options: net.NetConnectOpts): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(options, () => resolve(s));
-    s.once('error', reject);
-  });
-}
 
 async function next(c: RawClient): Promise<string> {
   return summarize([await c.frameBytes()])[0]!;

@@ -38,6 +38,22 @@ export function canListen(address: string, port: number): Promise<boolean> {
   });
 }
 
+/** A connected TCP (or Unix) socket. @throws the connect error. */
+export function socketTo(options: net.NetConnectOpts): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(options, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** 'connected' when something accepts TCP connections at host:port (the socket is closed at once), else the error code (ECONNREFUSED…). */
+export function tcpReach(host: string, port: number): Promise<string> {
+  return socketTo({ host, port }).then(
+    (s) => (s.destroy(), 'connected'),
+    (e: NodeJS.ErrnoException) => e.code ?? 'error',
+  );
+}
+
 /**
  * A port in 20000–40000 free on every address for a daemon: UDP port and port+1 (the ring),
  * and with `clients` also TCP port (the client port).

@@ -147,11 +147,14 @@ describe('config grammar', () => {
     assert.deepEqual([d!.daemonAddrs, d!.clientAddrs, d!.monitorAddrs], [['10.0.0.4'], ['10.0.0.4'], []]);
   });
 
-  it('listens for clients on any address by default, on its own address when loopback', () => {
+  it('listens for clients on loopback by default (monitors on any address), on its own address when loopback', () => {
     const config = parseConfig('Spread_Segment 225.0.1.1 { a 10.0.0.1 }\nSpread_Segment 127.0.0.1:4900 { b 127.0.0.2 }');
     assert.deepEqual(config.hosts.map((h) => [h.clientAddrs, h.monitorAddrs]), [
-      [['0.0.0.0'], ['0.0.0.0']], [['127.0.0.2'], ['127.0.0.2']],
+      [['127.0.0.1'], ['0.0.0.0']], [['127.0.0.2'], ['127.0.0.2']],
     ]);
+    const block = parseConfig('Spread_Segment 225.0.1.1 { a 10.0.0.1 { D 10.0.0.1 M 10.0.0.1 } }').hosts[0]!;
+    assert.deepEqual(block.clientAddrs, ['127.0.0.1'], 'an interface block without C entries');
+    assert.deepEqual(parseConfig('Spread_Segment [ff02::1]:4803 { a fe80::1 }').hosts[0]!.clientAddrs, ['::1']);
   });
 
   it('requires the daemon\'s own address as a D entry of its interface block', () => {
@@ -233,7 +236,7 @@ describe('config grammar', () => {
     assert.deepEqual(config.segments[0]!.addresses, ['ff02::1']);
     assert.deepEqual(config.hosts.map((h) => [h.name, h.address]), [['a', '::1'], ['b', 'fe80::2%eth0'], ['0:0::3', '::3']]);
     assert.equal(config.options.activeIpVersion, 'IPv6');
-    assert.deepEqual(config.hosts[2]!.clientAddrs, ['::']);
+    assert.deepEqual(config.hosts[2]!.clientAddrs, ['::1']);
     assert.equal(parseConfig('Spread_Segment [ff02::1]:4803 { localhost }').hosts[0]!.address, '::1');
   });
 
@@ -313,10 +316,21 @@ describe('config options', () => {
       excludeSegAddrsFromHash: false,
       ignoreMulticastJoinErrors: false,
       multipath: 'active',
+      authKeyFile: null,
+      encryption: false,
       payloadBudget: 16000, // every daemon on loopback: see the next test for Ethernet's 1400
       maxMessageSize: 4 * 1024 * 1024,
       clientSocketDir: '/tmp',
       unicastSegment: false,
+      metricsAddress: null,
+      clientSocketMode: 0o660,
+      clientSocketOwner: null,
+      clientSocketGroup: null,
+      ipAllow: ['127.0.0.0/8', '::1/128'],
+      maxSessions: 1000,
+      maxGroupsPerSession: 1000,
+      maxSessionBytes: 64 * 1024 * 1024,
+      clientHandshakeTimeout: 10_000,
     };
     assert.deepEqual(options(''), expected);
     assert.equal(DEFAULT_PAYLOAD_BUDGET, 1400);
@@ -354,10 +368,22 @@ describe('config options', () => {
       ['ExcludeSegAddrsFromHash = TRUE', { excludeSegAddrsFromHash: true }],
       ['IgnoreMulticastJoinErrors = True', { ignoreMulticastJoinErrors: true }],
       ['Multipath = PASSIVE', { multipath: 'passive' }],
+      ['AuthKeyFile = "/etc/ringcast/authkey"', { authKeyFile: '/etc/ringcast/authkey' }],
+      ['AuthKeyFile = k\nEncryption = on', { authKeyFile: 'k', encryption: true }],
       ['PayloadBudget = 8900', { payloadBudget: 8900 }],
       ['MaxMessageSize = 1048576', { maxMessageSize: 1048576 }],
       ['ClientSocketDir = /run/ringcast', { clientSocketDir: '/run/ringcast' }],
       ['UnicastSegment = true', { unicastSegment: true }],
+      ['ClientSocketMode = 0600', { clientSocketMode: 0o600 }],
+      ['ClientSocketMode = 666', { clientSocketMode: 0o666 }],
+      ['ClientSocketOwner = spread', { clientSocketOwner: 'spread' }],
+      ['ClientSocketGroup = 1001', { clientSocketGroup: '1001' }],
+      ['IpAllow = { 10.0.0.0/8 192.168.1.7 FE80::/10 10.0.0.0/8 }', { ipAllow: ['10.0.0.0/8', '192.168.1.7/32', 'fe80::/10'] }],
+      ['IpAllow = { }', { ipAllow: [] }],
+      ['MaxSessions = 50', { maxSessions: 50 }],
+      ['MaxGroupsPerSession = 10', { maxGroupsPerSession: 10 }],
+      ['MaxSessionBytes = 2000000', { maxSessionBytes: 2000000 }],
+      ['ClientHandshakeTimeout = 500', { clientHandshakeTimeout: 500 }],
     ];
     const defaults = options('');
     for (const [line, changes] of cases) {
@@ -429,6 +455,12 @@ describe('config options', () => {
     assertConfigError(single('AllowedAuthMethods = "  "'), 4, 22, /expected a list of authentication methods/);
     assertConfigError(single('SocketPortReuse = sometimes'), 4, 19, /expected ON, OFF or AUTO/);
     assertConfigError(single('EventPreciseTimeStamp = "x"'), 4, 25, /expected true or false for EventPreciseTimeStamp/);
+    assertConfigError(single('ClientSocketMode = 0999'), 4, 20, /expected octal permission bits such as 0660 for ClientSocketMode/);
+    assertConfigError(single('ClientSocketMode = 4755'), 4, 20, /expected octal permission bits/);
+    assertConfigError(single('IpAllow = 10.0.0.0/8'), 4, 11, /expected '\{' after IpAllow =/);
+    assertConfigError(single('IpAllow = { 10.0.0.0/33 }'), 4, 13, /expected an address or ADDRESS\/PREFIX in IpAllow, found '10\.0\.0\.0\/33'/);
+    assertConfigError(single('IpAllow = { 10.0.0.0/8'), 4, 23, /missing '\}' to close the IpAllow list/);
+    assertConfigError(single('MaxSessions = 0'), 4, 15, /MaxSessions must be between 1 and/);
   });
 });
 

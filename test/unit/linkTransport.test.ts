@@ -4,6 +4,7 @@ import type { LinkEvent } from '../../src/link/linkSet';
 import { MemoryLinkSet, MemoryNetwork, MemoryTransport } from '../../src/link/memory';
 import type { Transport } from '../../src/link/transport';
 import { UdpLinkSet } from '../../src/link/udpLinkSet';
+import { AUTH_KEY_BYTES, DatagramAuth } from '../../src/wire/auth';
 
 // The LinkSet shells (real timers): the in-memory one and the UDP one (one socket per link on
 // 127.0.0.0/8 addresses), with the same expectations: datagrams arrive once, a dead link is
@@ -123,6 +124,42 @@ describe('link set transports', function () {
       } finally {
         await a.close();
         await b.close();
+      }
+    });
+
+    it('with a key: every datagram sealed, pings too; another key never brings a link up; bad datagrams never reach the link layer', async () => {
+      const all = [...addrs, ['127.0.0.3', '127.0.1.3']];
+      const peers = new Map(all.map((addresses, i) => [i + 1, { addresses, port }]));
+      const key = Buffer.alloc(AUTH_KEY_BYTES, 7);
+      const auth = [new DatagramAuth(key), new DatagramAuth(key), new DatagramAuth(Buffer.alloc(AUTH_KEY_BYTES, 8))];
+      const bind = (self: number) => UdpLinkSet.bind({ self, mode: 'active', epoch: 1, addresses: all[self - 1], port, peers, tuning: TUNING, auth: auth[self - 1] });
+      const [a, b, c] = [await bind(1), await bind(2), await bind(3)];
+      const junk = dgram.createSocket('udp4');
+      try {
+        const got = collect(b);
+        await until('links up between the keyed two', () => [0, 1].every((l) => a.driver.core.state(2, l) === 'up' && b.driver.core.state(1, l) === 'up'));
+        for (let i = 0; i < 50; i++) a.send(2, Buffer.from(`d${i}`));
+        c.send(2, Buffer.from('from the stranger'));
+        await until('50 datagrams', () => got.length >= 50);
+        await sleep(100);
+        assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => `d${i}`));
+        for (const l of [0, 1]) assert.ok(b.driver.core.state(3, l) !== 'up' && c.driver.core.state(2, l) !== 'up', 'pings with another key get no pong');
+        assert.ok(auth[2].counters.verified === 0 && auth[2].counters.dropped > 0, 'the stranger accepts nothing either');
+        assert.ok(auth[0].counters.sealed > 100, 'data on both links, and pings, sealed one by one');
+        // Garbage, and a link datagram sealed with another key, from a daemon's own address.
+        await c.close();
+        await sleep(30);
+        const dropped = auth[1].counters.dropped;
+        await new Promise<void>((r) => junk.bind(0, '127.0.0.3', () => r()));
+        const fake = Buffer.concat([Buffer.from([0x4d, 0x00, 0, 0, 0, 1, 0, 0, 0, 99]), Buffer.from('x')]);
+        junk.send(fake, port, addrs[1][0]);
+        junk.send(new DatagramAuth(Buffer.alloc(AUTH_KEY_BYTES, 8)).sealToBuffer(fake), port, addrs[1][1]);
+        await until('both dropped', () => auth[1].counters.dropped === dropped + 2);
+        assert.equal(b.status().counters.malformed, 0, 'nothing unauthenticated reaches the link layer');
+        assert.equal(b.status().counters.unknownSender, 0);
+      } finally {
+        junk.close();
+        await Promise.all([a, b, c].map((s) => s.close()));
       }
     });
 

@@ -189,6 +189,27 @@ describe('ring core', () => {
     assert.equal(h.cores[1].counters.duplicateTokens, before + 1);
   });
 
+  it('takes a token only from its predecessor: a fresh one sent to another member (replayed to us) is dropped', () => {
+    const h = new Harness(3);
+    h.start();
+    h.submit(0, 10);
+    h.settle();
+    // d1's next token to d2, copied to d3 as an attacker replaying it would: newer than any d3 took.
+    const t = decodeToken(encodeToken({ configHash: 7, ringSeq: 1, ringRep: 1, sender: 1, incarnation: 1 }, {
+      tokenSeq: 1_000_000, seq: 0, aru: 0, aruSetter: NO_SETTER, safe: 0, fcc: 0, flags: 0, backlog: 0, rtr: [],
+    }));
+    assert.ok(!(t instanceof WireError));
+    const copy = encodeToken({ configHash: 7, ringSeq: 1, ringRep: 1, sender: 1, incarnation: 1 }, t);
+    const accepted = h.cores[2].counters.tokensAccepted;
+    h.apply(2, h.cores[2].step({ kind: 'packet', data: copy }));
+    assert.equal(h.cores[2].counters.misaddressedTokens, 1);
+    assert.equal(h.cores[2].counters.tokensAccepted, accepted);
+    h.submit(2, 10);
+    h.settle();
+    assert.equal(h.delivered[0].length, 2, 'the ring goes on');
+    assert.deepEqual(h.ids(2), h.ids(0));
+  });
+
   it('recovers lost data packets through retransmission requests', () => {
     const h = new Harness(3);
     h.start();

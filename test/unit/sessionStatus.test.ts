@@ -202,8 +202,11 @@ describe('the Daemon status provider', function () {
     assert.equal(s.ring, null);
     assert.match(s.linksNote ?? '', /^link status not available/);
     assert.equal(s.links, undefined);
-    assert.deepEqual(Object.keys(s.counters ?? {}), ['membership']);
+    assert.deepEqual(Object.keys(s.counters ?? {}), ['membership', 'memory']);
     assert.equal(s.counters?.membership?.ringsInstalled, 0);
+    const memory = s.counters!.memory!;
+    assert.ok(memory.rss! > 0 && memory.heapUsed! > 0 && memory.heapUsed! <= memory.heapTotal!, JSON.stringify(memory));
+    assert.equal(memory.storedPackets, 0);
   });
 
   it('turns a multipath link report into per-member links', function () {

@@ -28,7 +28,7 @@ import {
 } from '../../wire/packet';
 import { decodeCommit, decodeJoin, encodeCommit, encodeJoin, type Commit, type CommitEntry, type Join } from '../../wire/membership';
 import { RingCore } from '../ring/ring';
-import type { RingOutput, SubmitRequest } from '../ring/types';
+import type { RingCounters, RingOutput, SubmitRequest } from '../ring/types';
 import {
   DEFAULT_TIMEOUTS,
   RecoveryService,
@@ -65,6 +65,12 @@ export interface MembershipCounters {
   malformedPackets: number;
   foreignPackets: number;
   staleMembershipPackets: number;
+}
+
+/** Adds `from`'s counters into `into` (a missing one counts from zero). */
+function addCounters(into: Partial<RingCounters>, from: Readonly<RingCounters> | undefined): void {
+  if (!from) return;
+  for (const k of Object.keys(from) as (keyof RingCounters)[]) into[k] = (into[k] ?? 0) + from[k];
 }
 
 export class MembershipCore {
@@ -115,6 +121,8 @@ export class MembershipCore {
 
   private tokensSeen = 0;
   private out: CoreOutput[] = [];
+  /** Counters of the rings given up (see ringTotals). */
+  private readonly retiredRingCounters: Partial<RingCounters> = {};
 
   constructor(identity: CoreIdentity, options: Partial<CoreOptions> = {}) {
     this.id = identity;
@@ -137,6 +145,17 @@ export class MembershipCore {
 
   get ringCore(): RingCore | null {
     return this.ring;
+  }
+
+  /**
+   * The ordering counters summed over every ring this core has run. Each ring's own counters
+   * start at zero; these never go back, as metrics counters must not. Empty before a first ring.
+   */
+  get ringTotals(): Partial<RingCounters> {
+    const totals = { ...this.retiredRingCounters };
+    addCounters(totals, this.ring?.counters);
+    if (this.oldRing !== this.ring) addCounters(totals, this.oldRing?.counters);
+    return totals;
   }
 
   /** Messages submitted here and not yet sequenced. */
@@ -296,6 +315,11 @@ export class MembershipCore {
     for (const o of outs) if (o.kind === 'deliver') this.out.push(o);
   }
 
+  /** A ring core this one holds no more: its counters go into ringTotals for good. */
+  private retire(ring: RingCore | null): void {
+    if (ring && ring !== this.ring && ring !== this.oldRing) addCounters(this.retiredRingCounters, ring.counters);
+  }
+
   private peersOf(members: readonly number[]): number[] {
     return members.filter((m) => m !== this.id.myId);
   }
@@ -364,6 +388,7 @@ export class MembershipCore {
 
   private enterGather(_reason: string): void {
     this.counters.gathers++;
+    const before = [this.ring, this.oldRing];
     const was = this.state;
     if (was === 'operational' && this.ring) {
       const { outputs, unsent } = this.ring.freeze();
@@ -383,6 +408,7 @@ export class MembershipCore {
     this.ringInfo = null;
     this.formation = null;
     this.state = 'gather';
+    for (const r of before) this.retire(r);
     for (const t of ['tokenLoss', 'tokenLossConfirm', 'probe', 'form', 'commitRetransmit', 'tokenRetransmit', 'tokenHold'] as const) this.cancelTimer(t);
 
     const keep = was === 'gather' ? this.procs : new Set<number>();
@@ -658,7 +684,9 @@ export class MembershipCore {
       },
       this.ringOptions,
     );
+    const replaced = this.ring;
     this.ring = ring;
+    this.retire(replaced);
     this.ringInfo = { ringSeq: f.ringSeq, ringRep: f.ringRep, members: f.members, incarnations: c.entries.map((e) => e.incarnation) };
     this.ringPeers = this.peersOf(f.members);
     this.tokensSeen = 0;
@@ -741,7 +769,9 @@ export class MembershipCore {
       conf: { kind: 'regular', ringSeq: r.ringSeq, ringRep: r.ringRep, members: r.members.slice(), incarnations: r.incarnations.slice() },
     });
     this.counters.ringsInstalled++;
+    const old = this.oldRing;
     this.oldRing = null;
+    this.retire(old);
     this.oldInfo = null;
     this.recoveredWith = new Set();
     this.state = 'operational';

@@ -97,6 +97,7 @@ export class RingCore {
     tokensReceived: 0,
     tokensAccepted: 0,
     duplicateTokens: 0,
+    misaddressedTokens: 0,
     tokenRetransmits: 0,
     rotations: 0,
     messagesDelivered: 0,
@@ -109,6 +110,8 @@ export class RingCore {
   /** Frozen: the ring is over; we only store late data and deliver for recovery. */
   private frozen = false;
   private readonly successor: number;
+  /** The only member a token may come from: a copy of one sent to another member (replayed or misrouted) would fork the token. */
+  private readonly predecessor: number;
   private readonly leader: boolean;
 
   // Received packets by sequence number, in a ring buffer covering (discarded, discarded+capacity).
@@ -164,6 +167,7 @@ export class RingCore {
     if (idx < 0) throw new RingcastError('RING_CONFIG', `daemon ${identity.myId} is not a member of its own ring`);
     this.memberIncarnation = new Map(identity.members.map((m, i) => [m, identity.incarnations ? identity.incarnations[i] : -1]));
     this.successor = identity.members[(idx + 1) % identity.members.length];
+    this.predecessor = identity.members[(idx - 1 + identity.members.length) % identity.members.length];
     this.leader = idx === 0;
     this.stamp = headerTemplate({
       configHash: identity.configHash,
@@ -407,6 +411,10 @@ export class RingCore {
         this.counters.tokensReceived++;
         if (t.tokenSeq <= this.lastTokenSeq) {
           this.counters.duplicateTokens++;
+          return;
+        }
+        if (buf.readUInt32BE(HeaderOffset.SENDER) !== this.predecessor) {
+          this.counters.misaddressedTokens++;
           return;
         }
         // No honest token is further ahead of us than the ring lets anyone send.

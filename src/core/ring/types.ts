@@ -107,6 +107,8 @@ export interface RingCounters {
   tokensReceived: number;
   tokensAccepted: number;
   duplicateTokens: number;
+  /** Tokens not from our predecessor: copies of one sent to another member (replayed), dropped. */
+  misaddressedTokens: number;
   tokenRetransmits: number;
   rotations: number;
   messagesDelivered: number;
