@@ -268,6 +268,19 @@ export class Session extends EventEmitter implements AsyncIterable<ReceivedMessa
       const service = this.services.get(message.sender);
       if (service && message.groups.length === 1 && message.groups[0] === this.privateGroup) return service.handle(message);
     }
+    if (this.observers.size > 0) this.notifyObservers(message);
+    if (this.iterators.size === 0 && !this.hasListeners()) {
+      this.backlog.push(message);
+      this.updateFlow();
+      return;
+    }
+    for (const queue of this.iterators) queue.push(message);
+    this.emitSafely(message);
+    if (this.iterators.size > 0) this.updateFlow();
+  }
+
+  // A watcher that throws must not break the reader's loop: rethrow outside it.
+  private notifyObservers(message: ReceivedMessage): void {
     for (const observe of this.observers) {
       try {
         observe(message);
@@ -277,14 +290,6 @@ export class Session extends EventEmitter implements AsyncIterable<ReceivedMessa
         });
       }
     }
-    if (this.iterators.size === 0 && !this.hasListeners()) {
-      this.backlog.push(message);
-      this.updateFlow();
-      return;
-    }
-    for (const queue of this.iterators) queue.push(message);
-    this.emitSafely(message);
-    if (this.iterators.size > 0) this.updateFlow();
   }
 
   private flushBacklogToListeners(): void {
