@@ -28,6 +28,8 @@ const BIN = path.join(repoRoot(), 'bin', 'ringcast.js');
 const VERBOSE = !!process.env.RINGCAST_IT_VERBOSE;
 const MAX_SESSIONS = 30;
 const MAX_GROUPS = 50;
+const MAX_READER_LAG = 10_000;
+const MAX_SESSION_MESSAGES = 20_000;
 /** Generous: a daemon here idles at about 60–80 MB RSS; an unbounded queue during the stop would pass this within seconds. */
 const RSS_BOUND_MB = 400;
 const HEAP_BOUND_MB = 200;
@@ -101,6 +103,8 @@ describe('client access control and resource bounds on three real daemons', func
         `MaxSessions = ${MAX_SESSIONS}`,
         `MaxGroupsPerSession = ${MAX_GROUPS}`,
         'ClientHandshakeTimeout = 1000',
+        // Above the reader's lag (MAX_READER_LAG): only the client that never reads is dropped.
+        `MaxSessionMessages = ${MAX_SESSION_MESSAGES}`,
         // A daemon stopped for less than this stalls the ring; for longer, the others re-form without it.
         'TokenTimeout = 3000',
         '',
@@ -202,6 +206,8 @@ describe('client access control and resource bounds on three real daemons', func
     const reader = await open(2, 'reader');
     let read = 0;
     reader.on('message', () => read++);
+    let readerClosed: unknown = null;
+    reader.on('close', (e: unknown) => (readerClosed = e ?? 'closed'));
     reader.on('membership', () => {});
     await reader.join('flood');
     // A member of the group that never reads: its daemon must let it go, not hold its backlog.
@@ -215,16 +221,36 @@ describe('client access control and resource bounds on three real daemons', func
     const payload = Buffer.alloc(1000, 7);
     const flood = (async () => {
       while (sending) {
+        // The reader shares this process with the sender: never let it fall so far behind that
+        // its daemon takes it for a client that does not read (MaxSessionMessages below).
+        while (sent - read > MAX_READER_LAG && sending) await sleep(5);
         await sender.multicast('flood', payload, { service: 'AGREED', selfDiscard: true });
         sent++;
       }
     })();
+    let floodError: unknown = null;
+    flood.catch((e: unknown) => (floodError = e));
+    // What the daemons say when the flood does not go: their sessions and ring counters.
+    const diagnose = async (): Promise<string> => {
+      const lines: string[] = [];
+      if (readerClosed) lines.push(`the reader's session ended: ${String(readerClosed)}`);
+      if (floodError) lines.push(`the sender failed: ${String(floodError)}`);
+      for (const i of [0, 2]) {
+        const st = await statusOf(i).catch((e: Error) => e);
+        lines.push(`${NAMES[i]}: ${st instanceof Error ? st.message : JSON.stringify(st.counters)}`);
+      }
+      return lines.join('\n');
+    };
     const peaks = new Map<string, number>();
     const sample = setInterval(() => {
       for (const d of [d1, d3]) peaks.set(d.name, Math.max(peaks.get(d.name) ?? 0, memoryOf(d.proc.pid!).rss));
     }, 50);
     try {
-      await waitFor(() => read > 20_000, 'the flood under way');
+      const started = Date.now();
+      await waitFor(() => read > 20_000, `the flood under way (read ${read}, sent ${sent})`, 60_000).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await diagnose()}`);
+      });
+      say(`flood under way after ${Date.now() - started} ms: ${sent} sent, ${read} read`);
       // Shorter than TokenTimeout: the ring stalls and goes on; longer: it re-forms without d2,
       // which merges back when it runs again.
       for (const stopMs of [2000, 4500]) {
@@ -235,7 +261,9 @@ describe('client access control and resource bounds on three real daemons', func
         say(`d2 stopped for ${stopMs} ms: meanwhile ${sent - before.sent} sent, ${read - before.read} read; d1 ${memoryOf(d1.proc.pid!).rss.toFixed(0)} MB, d3 ${memoryOf(d3.proc.pid!).rss.toFixed(0)} MB`);
         const resumed = read;
         // Generous: a merge under a loaded CI machine can take a while (seen once past 20 s).
-        await waitFor(() => read > resumed + 20_000, `the flood going on after d2 is back (read ${read}, sent ${sent})`, 60_000);
+        await waitFor(() => read > resumed + 20_000, `the flood going on after d2 is back (read ${read}, sent ${sent})`, 60_000).catch(async (e) => {
+          throw new Error(`${(e as Error).message}\n${await diagnose()}`);
+        });
       }
     } finally {
       sending = false;
