@@ -5,7 +5,7 @@ import { authKeyPath } from '../config/authKey';
 import { isServiceName, serviceName } from '../core/service';
 import { UsageError } from '../errors';
 import { Daemon } from '../daemon/daemon';
-import { SessionServer } from '../session';
+import { SUPPORTED_AUTH_METHODS, SessionServer } from '../session';
 import { publishDaemonEvent, standardEngines } from '../services';
 import { TrafficGenerator } from '../daemon/trafficGenerator';
 import { daemonStatusProvider } from '../daemon/statusProvider';
@@ -129,6 +129,11 @@ export function registerDaemon(program: Command): void {
       say(`listening on ${host.daemonAddrs.map((a) => `${a}:${host.port}`).join(', ')} (udp${host.daemonAddrs.length > 1 ? `, multipath ${config.multipath}` : ''}), ${config.hosts.length} daemons configured, config hash ${config.configHash.toString(16)}, incarnation ${daemon.incarnation}`);
       if (daemon.auth) say(`daemon traffic ${daemon.auth.encrypt ? 'authenticated and encrypted' : 'authenticated'} (AES-256-GCM) with the key in ${authKeyPath(config)}`);
       else log.warning('daemon traffic is unauthenticated: anyone who can reach the daemon port can join or disturb the ring (set AuthKeyFile; ringcast keygen makes a key)');
+      const unknownMethods = [...new Set([...config.options.allowedAuthMethods, ...config.options.requiredAuthMethods])].filter((m) => !SUPPORTED_AUTH_METHODS.includes(m));
+      if (unknownMethods.length > 0) {
+        const required = unknownMethods.filter((m) => config.options.requiredAuthMethods.includes(m));
+        log.warning(`auth method(s) ${unknownMethods.join(', ')} not supported by ringcast (it runs ${SUPPORTED_AUTH_METHODS.join(', ')}): not offered to clients${required.length > 0 ? `; required, so every client is refused` : ''}`);
+      }
 
       if (flags.generate !== undefined) {
         let cpuAtStart: NodeJS.CpuUsage | undefined;
