@@ -15,7 +15,7 @@ import {
   type ServiceRequest,
 } from '../engine';
 import { EVENT_TYPES, MAX_PAYLOAD_DATA, fail, ftbErrorReply, isFailure, type EventType, type FtbFailure } from './ftb';
-import { matches } from './matcher';
+import { matchesPrepared, prepareEvent } from './matcher';
 import { checkClientName, checkEventName, checkHostName, checkJobId, formatEventSpace, parseEventSpace, parseSeverity } from './names';
 import { EVENTS_GROUP, type EventPayload, type EventPush, type EventRecord, type SubscriptionInfo } from './protocol';
 import { clientNameOfHandle, emptyState, fromSnapshot, mergeStates, toSnapshot, type ClientRecord, type DeclaredEvent, type EventsState } from './state';
@@ -338,9 +338,10 @@ export class EventsEngine implements ServiceEngine {
   private deliver(event: EventRecord): ServiceOutput[] {
     this.counts.published++;
     const out: ServiceOutput[] = [];
+    const prepared = prepareEvent(event);
     for (const c of this.state.clients.values()) {
       for (const s of c.subscriptions.values()) {
-        if (!matches(s.filter, event)) continue;
+        if (!matchesPrepared(s.filter, prepared)) continue;
         if (c.session === null) {
           c.missed++;
           this.counts.dropped++;
