@@ -69,7 +69,9 @@ describe('integration: metrics and health of three daemons', function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringcast-metrics-'));
     port = await freeUdpPort(ADDRS, true);
     const conf = path.join(tmp, 'spread.conf');
-    fs.writeFileSync(conf, `Spread_Segment 127.0.0.255:${port} {\n${NAMES.map((n, i) => `    ${n} ${ADDRS[i]}\n`).join('')}}\nMetricsAddress = 0\n`);
+    // MaxSessionMessages above a whole flood: the reader shares this process with the sender and
+    // may fall that far behind; a daemon that took it for a client that never reads would drop it.
+    fs.writeFileSync(conf, `Spread_Segment 127.0.0.255:${port} {\n${NAMES.map((n, i) => `    ${n} ${ADDRS[i]}\n`).join('')}}\nMetricsAddress = 0\nMaxSessionMessages = 10000\n`);
     for (const name of NAMES) {
       const proc = spawn(process.execPath, [BIN, 'daemon', '-c', conf, '-n', name, '--socket', 'none', '--incarnation', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
       daemons.push(watchDaemon(name, proc));
