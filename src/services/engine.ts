@@ -38,6 +38,12 @@ export interface ServiceConfiguration {
   readonly left: readonly string[];
   /** Daemons of this configuration that were not in the previous regular one. */
   readonly joined: readonly string[];
+  /**
+   * Every daemon of the configuration file, in its order (absent: unknown). Concurrent
+   * configurations (partitions) have disjoint members, so the index of a configuration's first
+   * member tells them apart: what an engine needs to make ids no other partition makes.
+   */
+  readonly daemons?: readonly string[];
 }
 
 export type ServiceInput =

@@ -83,6 +83,8 @@ export class ServiceHost {
   private readonly byGroup = new Map<string, ServiceEngine>();
   private readonly events: ServiceEngine | undefined;
   private readonly order = new Map<string, number>();
+  /** Every configured daemon's name, in configuration-file order. */
+  private readonly daemons: readonly string[];
   private regular: ServiceConfiguration | null = null;
   /** Daemons known to hold the same engine states as this one. */
   private synced: Set<string>;
@@ -101,6 +103,7 @@ export class ServiceHost {
     for (const e of engines) this.byGroup.set(e.group, e);
     this.events = engines.find((e) => e.name === 'events');
     port.daemonOrder.forEach((id, i) => this.order.set(port.nameOf(id), i));
+    this.daemons = port.daemonOrder.map((id) => port.nameOf(id));
     this.synced = new Set([port.daemonName]);
   }
 
@@ -206,6 +209,7 @@ export class ServiceHost {
       members,
       left: previous.filter((m) => !members.includes(m)),
       joined: change.kind === 'regular' ? members.filter((m) => !previous.includes(m)) : [],
+      daemons: this.daemons,
     };
     if (change.kind === 'transitional') {
       if (this.exchange !== null) {

@@ -277,12 +277,25 @@ describe('checkpoint engine', () => {
     });
 
     it('generates ids for generated: true or an empty id, skipping ids in use', () => {
+      // A configuration whose first member is d1, of three daemons: ids 1, 4, 7 … (the slot of d1).
       const h = new Harness();
       const a = h.open(ALICE, 'c');
-      h.ok(ALICE, 'sectionCreate', { handle: a, sectionId: '2' });
+      h.ok(ALICE, 'sectionCreate', { handle: a, sectionId: '4' });
       assert.deepEqual(h.ok(ALICE, 'sectionCreate', { handle: a, generated: true }).sectionId, bytes('1'));
-      assert.deepEqual(h.ok(ALICE, 'sectionCreate', { handle: a, sectionId: '' }).sectionId, bytes('3'));
-      assert.deepEqual(h.ok(ALICE, 'sectionCreate', { handle: a }).sectionId, bytes('4'));
+      assert.deepEqual(h.ok(ALICE, 'sectionCreate', { handle: a, sectionId: '' }).sectionId, bytes('7'));
+      assert.deepEqual(h.ok(ALICE, 'sectionCreate', { handle: a }).sectionId, bytes('10'));
+    });
+
+    it('generates ids in the slot of the configuration\'s first member: partitions never make the same one', () => {
+      const h = new Harness();
+      const a = h.open(BOB, 'c');
+      h.configure(['d2', 'd3'], 2, ['d1']);
+      assert.deepEqual(h.ok(BOB, 'sectionCreate', { handle: a, generated: true }).sectionId, bytes('2'));
+      assert.deepEqual(h.ok(BOB, 'sectionCreate', { handle: a, generated: true }).sectionId, bytes('5'));
+      h.configure(['d3'], 3, ['d2']);
+      assert.deepEqual(h.ok(CAROL, 'sectionCreate', { handle: h.open(CAROL, 'c'), generated: true }).sectionId, bytes('6'));
+      h.configure(['d1', 'd2', 'd3'], 4);
+      assert.deepEqual(h.ok(CAROL, 'sectionCreate', { handle: h.open(CAROL, 'c'), generated: true }).sectionId, bytes('7'));
     });
 
     it('a checkpoint of one section has the default section and no other (EXIST)', () => {

@@ -7,6 +7,8 @@ import { CheckpointEngine, type CheckpointEngineOptions } from '../../src/servic
 export const ALICE = '#alice#d1';
 export const BOB = '#bob#d2';
 export const CAROL = '#carol#d3';
+/** Every daemon of the configuration file, in its order (what the service host passes). */
+export const DAEMONS = ['d1', 'd2', 'd3'];
 
 export const READ = 1;
 export const WRITE = 2;
@@ -38,7 +40,7 @@ export class Harness {
   }
 
   configure(members: readonly string[], ringSeq: number, left: readonly string[] = [], rep = members[0]!): ServiceOutput[] {
-    return this.step({ kind: 'configuration', configuration: { kind: 'regular', ringId: `${ringSeq}.${rep}`, ringSeq, members, left, joined: [] } });
+    return this.step({ kind: 'configuration', configuration: { kind: 'regular', ringId: `${ringSeq}.${rep}`, ringSeq, members, left, joined: [], daemons: DAEMONS } });
   }
 
   tick(time: number): void {

@@ -71,6 +71,22 @@ describe('checkpoint merge', () => {
     assert.equal(x.ok(ALICE, 'status', { handle: a }).numberOfSections, 3);
   });
 
+  it('sections with generated ids made on both sides of a partition all survive', () => {
+    const [x, y] = twins();
+    const a = x.open(ALICE, 'c');
+    const b = x.open(BOB, 'c');
+    y.engine.merge([x.engine.snapshot()]);
+    partition(x, y);
+    const fromX = x.ok(ALICE, 'sectionCreate', { handle: a, generated: true, data: 'x' }).sectionId as Buffer;
+    const fromY = y.ok(BOB, 'sectionCreate', { handle: b, generated: true, data: 'y' }).sectionId as Buffer;
+    assert.notDeepEqual(fromX, fromY);
+    heal(x, y);
+    assert.equal(section(x, ALICE, a, fromX.toString()), 'x');
+    assert.equal(section(y, BOB, b, fromY.toString()), 'y');
+    const next = x.ok(ALICE, 'sectionCreate', { handle: a, generated: true }).sectionId as Buffer;
+    assert.ok(![fromX, fromY].some((id) => id.equals(next)), 'ids after the heal are new too');
+  });
+
   it('one section written on both sides: the later stamp wins everywhere', () => {
     const [x, y] = twins();
     const a = x.open(ALICE, 'c');

@@ -134,6 +134,8 @@ export class CheckpointEngine implements ServiceEngine {
   private configure(c: ServiceConfiguration): ServiceOutput[] {
     this.store.clock.enter(c.ringSeq, c.kind === 'transitional' ? `${c.ringId}~${c.members[0] ?? ''}` : c.ringId);
     this.store.members = c.members;
+    const slot = c.daemons?.indexOf(c.members[0] ?? '') ?? -1;
+    this.store.idSlot = slot < 0 ? { slot: 0, slots: 1 } : { slot, slots: c.daemons!.length };
     const events: ServiceEvent[] = [];
     // Clients of daemons outside the configuration are gone (their daemon left, or we did).
     const ctx = this.context(DAEMON_SENDER_PREFIX, events);

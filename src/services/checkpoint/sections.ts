@@ -47,6 +47,12 @@ function checkGrowth(store: CheckpointStore, c: Checkpoint, extra: number, index
   store.checkRoom(extra);
 }
 
+/** The least number above `after` that is `slot` + 1 modulo `slots`. */
+export function nextInSlot(after: number, { slot, slots }: { slot: number; slots: number }): number {
+  const next = after + 1;
+  return next + ((slot - ((next - 1) % slots) + slots) % slots);
+}
+
 /** saCkptSectionCreate; `id` null: SA_CKPT_GENERATED_SECTION_ID. @returns the section's id. */
 export function createSection(store: CheckpointStore, c: Checkpoint, id: Buffer | null, expiration: number | null, data: Buffer, stamp: Stamp): Buffer {
   requireActiveReplica(c);
@@ -57,8 +63,9 @@ export function createSection(store: CheckpointStore, c: Checkpoint, id: Buffer 
   let sectionId = id;
   let generated = c.generated;
   if (sectionId === null) {
-    // Generated ids count up per checkpoint; a number already taken by a given id is skipped.
-    do sectionId = Buffer.from(String(++generated));
+    // Generated ids count up per checkpoint, in this configuration's slot (store.idSlot); a
+    // number already taken by a given id is skipped.
+    do sectionId = Buffer.from(String((generated = nextInSlot(generated, store.idSlot))));
     while (c.sections.has(sectionKey(sectionId)));
   }
   if (sectionId.length > c.attrs.maxSectionIdSize) fail('INVALID_PARAM', `section id ${showId(sectionId)} is longer than maxSectionIdSize (${c.attrs.maxSectionIdSize})`);

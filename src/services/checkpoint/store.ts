@@ -64,6 +64,13 @@ export class CheckpointStore {
   now = 0;
   /** Daemons of the current configuration (empty before the first). */
   members: readonly string[] = [];
+  /**
+   * Generated section ids made in this configuration are the numbers n with (n − 1) mod slots =
+   * slot: the configuration-file index of its first member among all the daemons. Concurrent
+   * partitions have disjoint members, so they never generate the same id (a heal would keep only
+   * one of two different sections); one configuration alone counts 1, 1 + slots, 1 + 2·slots …
+   */
+  idSlot = { slot: 0, slots: 1 };
   totalBytes = 0;
   private deadline: number | null = null;
   private deadlineDirty = false;
