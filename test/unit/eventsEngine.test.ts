@@ -609,6 +609,51 @@ describe('events engine: snapshot and merge', () => {
       assert.equal((m2.snapshot() as { clients: Array<{ session: string | null }> }).clients[0]!.session, null);
     }
   });
+  it('a disconnect on one side of a partition outweighs the other side\'s older record; a newer resume outweighs it', () => {
+    // alice attached through d1; the partition puts d1 alone (p1) and d2, d3 apart (p2, alice detached there).
+    const p1 = new Rig();
+    const a = p1.connect(A, 'alice');
+    p1.ok(A, { op: 'subscribe', client: a, subscription: 'all' });
+    const p2 = new Rig();
+    p2.engine.merge([p1.engine.snapshot()]);
+    p2.time = p1.time;
+    p1.engine.step({ kind: 'configuration', configuration: regular(['d1'], ['d1', 'd2', 'd3'], 2) });
+    p2.engine.step({ kind: 'configuration', configuration: regular(['d2', 'd3'], ['d1', 'd2', 'd3'], 2) });
+    p1.ok(A, { op: 'disconnect', client: a });
+    const healed = (...snaps: unknown[]) => {
+      const m = new EventsEngine();
+      m.step({ kind: 'configuration', configuration: regular(['d1', 'd2', 'd3'], [], 3) });
+      m.merge(snaps.map(roundTrip));
+      return m;
+    };
+    for (const m of [healed(p1.engine.snapshot(), p2.engine.snapshot()), healed(p2.engine.snapshot(), p1.engine.snapshot())]) {
+      assert.equal(m.counters().clients, 0, 'alice stays disconnected');
+      // The tombstone goes after the retention, through ticks.
+      const due = m.nextDeadline();
+      assert.ok(due !== null);
+      m.step({ kind: 'tick', time: due });
+      assert.equal(m.nextDeadline(), null);
+      assert.equal((m.snapshot() as { gone: unknown[] }).gone.length, 0);
+    }
+    // alice resumed on p2's side after the disconnect on p1's: the resume is the latest change.
+    p2.time = p1.time + 1000;
+    p2.ok('#alice#d2', { op: 'connect', clientName: 'alice', space: 'app.mpi.rank', resume: true });
+    const m = healed(p1.engine.snapshot(), p2.engine.snapshot());
+    assert.deepEqual((m.snapshot() as { clients: Array<{ name: string; session: string }> }).clients.map((c) => [c.name, c.session]), [['alice', '#alice#d2']]);
+    assert.deepEqual((m.snapshot() as { gone: unknown[] }).gone, []);
+  });
+
+  it('takes snapshots without tombstones (daemons from before them)', () => {
+    const rig = new Rig();
+    rig.connect(A, 'alice');
+    const old = roundTrip(rig.engine.snapshot()) as Record<string, unknown>;
+    delete old.gone;
+    const m = new EventsEngine();
+    m.merge([old]);
+    assert.equal(m.counters().clients, 1);
+    assert.equal(m.counters().snapshotsSkipped, 0);
+  });
+
   it('skips snapshots that do not decode, and counts them', () => {
     const rig = new Rig();
     rig.connect(A, 'alice');

@@ -97,6 +97,10 @@ export class EventsEngine implements ServiceEngine {
       const due = c.detachedAt + this.options.retentionMs;
       if (earliest === null || due < earliest) earliest = due;
     }
+    for (const g of this.state.gone.values()) {
+      const due = g.at + this.options.retentionMs;
+      if (earliest === null || due < earliest) earliest = due;
+    }
     return earliest;
   }
 
@@ -156,6 +160,7 @@ export class EventsEngine implements ServiceEngine {
       case 'disconnect':
         return this.withClient(req, (c) => {
           this.state.clients.delete(c.name);
+          this.state.gone.set(c.name, { handle: c.handle, stamp: req.time, at: this.state.now });
           return { result: {} };
         });
       case 'systemPublish':
@@ -225,6 +230,7 @@ export class EventsEngine implements ServiceEngine {
       stamp: req.time,
     };
     this.state.clients.delete(name);
+    this.state.gone.delete(name);
     this.state.clients.set(name, client);
     return { result: { ...this.clientInfo(client), resumed: false, missed: 0 } };
   }
@@ -445,6 +451,7 @@ export class EventsEngine implements ServiceEngine {
         this.counts.expired++;
       }
     }
+    for (const [name, g] of [...this.state.gone]) if (g.at + this.options.retentionMs <= this.state.now) this.state.gone.delete(name);
   }
 }
 

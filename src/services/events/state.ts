@@ -41,6 +41,16 @@ export interface ClientRecord {
   stamp: number;
 }
 
+/** A client that disconnected: kept for a merge, where it outweighs older records of the client. */
+export interface GoneRecord {
+  /** The handle of the life that ended. */
+  readonly handle: string;
+  /** Time of the disconnect: a merge drops the other side's record of the client unless newer. */
+  readonly stamp: number;
+  /** `now` at the disconnect: the tombstone goes after the retention (the other sides' records have gone by then). */
+  readonly at: number;
+}
+
 export interface EventsState {
   /** The largest time of any input so far: the engine's clock for inputs that carry none. */
   now: number;
@@ -48,9 +58,11 @@ export interface EventsState {
   readonly clients: Map<string, ClientRecord>;
   /** Sequence numbers of the system's own publishers (daemons, `ringcast`). */
   readonly systemSeq: Map<string, number>;
+  /** Disconnected clients by name (tombstones), for merges. */
+  readonly gone: Map<string, GoneRecord>;
 }
 
-export const emptyState = (): EventsState => ({ now: 0, clients: new Map(), systemSeq: new Map() });
+export const emptyState = (): EventsState => ({ now: 0, clients: new Map(), systemSeq: new Map(), gone: new Map() });
 
 /** The client name a handle `name:origin:time` (or a subscription handle under it) belongs to. */
 export const clientNameOfHandle = (handle: string): string => handle.slice(0, Math.max(0, handle.indexOf(':')));
@@ -93,7 +105,8 @@ export function toSnapshot(state: EventsState): unknown {
     missed: c.missed,
     stamp: c.stamp,
   }));
-  return { v: SNAPSHOT_VERSION, now: state.now, systemSeq: [...state.systemSeq], clients };
+  const gone = [...state.gone].map(([name, g]) => [name, g.handle, g.stamp, g.at]);
+  return { v: SNAPSHOT_VERSION, now: state.now, systemSeq: [...state.systemSeq], clients, gone };
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -140,6 +153,11 @@ export function fromSnapshot(snapshot: unknown): EventsState | undefined {
     if (!client || state.clients.has(client.name)) return undefined;
     state.clients.set(client.name, client);
   }
+  // Absent in snapshots of daemons from before tombstones: none.
+  for (const entry of Array.isArray(snapshot.gone) ? snapshot.gone : []) {
+    if (!Array.isArray(entry) || !isString(entry[0]) || !isString(entry[1]) || !isTime(entry[2]) || !isTime(entry[3])) return undefined;
+    state.gone.set(entry[0], { handle: entry[1], stamp: entry[2], at: entry[3] });
+  }
   return state;
 }
 
@@ -155,8 +173,9 @@ function newer(a: ClientRecord, b: ClientRecord): boolean {
 
 /**
  * The deterministic merge of states (in the order every member shares): clients united by
- * name, the newest stamp winning (ties: attached over detached, then the earlier state);
- * sequence numbers the largest seen, so no handle is used twice; clients sorted by name.
+ * name, the newest stamp winning (ties: attached over detached, then the earlier state), and a
+ * disconnect (tombstone) winning over every record of the client that is not newer; sequence
+ * numbers the largest seen, so no handle is used twice; clients sorted by name.
  */
 export function mergeStates(states: readonly EventsState[]): EventsState {
   const merged = emptyState();
@@ -170,9 +189,16 @@ export function mergeStates(states: readonly EventsState[]): EventsState {
       const held = winners.get(client.name);
       if (!held || newer(client, held)) winners.set(client.name, client);
     }
+    for (const [name, g] of state.gone) {
+      const held = merged.gone.get(name);
+      if (!held || g.stamp > held.stamp) merged.gone.set(name, g);
+    }
   }
   for (const name of [...winners.keys()].sort()) {
     const w = winners.get(name)!;
+    const gone = merged.gone.get(name);
+    if (gone && gone.stamp >= w.stamp) continue; // disconnected on some side after its last change elsewhere
+    if (gone) merged.gone.delete(name); // a newer life: the tombstone has no more to say
     merged.clients.set(name, {
       ...w,
       declared: new Map(w.declared),
