@@ -125,7 +125,8 @@ describe('integration: authenticated daemon traffic', function () {
       assert.equal(fs.statSync(path.join(tmp, key)).mode & 0o777, 0o600);
     }
     port = await freeUdpPort(ADDRS, true);
-    const segment = `Spread_Segment 127.0.0.255:${port} {\n${NAMES.map((n, i) => `    ${n} ${ADDRS[i]}\n`).join('')}}\n`;
+    // MaxSessionMessages above the 3000-message flood: its readers share this process with the sender.
+    const segment = `Spread_Segment 127.0.0.255:${port} {\n${NAMES.map((n, i) => `    ${n} ${ADDRS[i]}\n`).join('')}}\nMaxSessionMessages = 10000\n`;
     const write = (file: string, extra: string) => (fs.writeFileSync(path.join(tmp, file), segment + extra), path.join(tmp, file));
     confs.key = write('key.conf', 'AuthKeyFile = ring.key\n');
     confs.otherKey = write('other.conf', 'AuthKeyFile = other.key\n');
