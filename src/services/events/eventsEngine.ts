@@ -160,7 +160,7 @@ export class EventsEngine implements ServiceEngine {
       case 'disconnect':
         return this.withClient(req, (c) => {
           this.state.clients.delete(c.name);
-          this.state.gone.set(c.name, { handle: c.handle, stamp: req.time, at: this.state.now });
+          this.state.gone.set(c.name, { stamp: req.time, at: this.state.now });
           return { result: {} };
         });
       case 'systemPublish':

@@ -43,8 +43,6 @@ export interface ClientRecord {
 
 /** A client that disconnected: kept for a merge, where it outweighs older records of the client. */
 export interface GoneRecord {
-  /** The handle of the life that ended. */
-  readonly handle: string;
   /** Time of the disconnect: a merge drops the other side's record of the client unless newer. */
   readonly stamp: number;
   /** `now` at the disconnect: the tombstone goes after the retention (the other sides' records have gone by then). */
@@ -105,7 +103,7 @@ export function toSnapshot(state: EventsState): unknown {
     missed: c.missed,
     stamp: c.stamp,
   }));
-  const gone = [...state.gone].map(([name, g]) => [name, g.handle, g.stamp, g.at]);
+  const gone = [...state.gone].map(([name, g]) => [name, g.stamp, g.at]);
   return { v: SNAPSHOT_VERSION, now: state.now, systemSeq: [...state.systemSeq], clients, gone };
 }
 
@@ -155,8 +153,8 @@ export function fromSnapshot(snapshot: unknown): EventsState | undefined {
   }
   // Absent in snapshots of daemons from before tombstones: none.
   for (const entry of Array.isArray(snapshot.gone) ? snapshot.gone : []) {
-    if (!Array.isArray(entry) || !isString(entry[0]) || !isString(entry[1]) || !isTime(entry[2]) || !isTime(entry[3])) return undefined;
-    state.gone.set(entry[0], { handle: entry[1], stamp: entry[2], at: entry[3] });
+    if (!Array.isArray(entry) || !isString(entry[0]) || !isTime(entry[1]) || !isTime(entry[2])) return undefined;
+    state.gone.set(entry[0], { stamp: entry[1], at: entry[2] });
   }
   return state;
 }
@@ -180,6 +178,7 @@ function newer(a: ClientRecord, b: ClientRecord): boolean {
 export function mergeStates(states: readonly EventsState[]): EventsState {
   const merged = emptyState();
   const winners = new Map<string, ClientRecord>();
+  const tombstones = new Map<string, GoneRecord>();
   const seqs = new Map<string, number>();
   for (const state of states) {
     merged.now = Math.max(merged.now, state.now);
@@ -190,15 +189,18 @@ export function mergeStates(states: readonly EventsState[]): EventsState {
       if (!held || newer(client, held)) winners.set(client.name, client);
     }
     for (const [name, g] of state.gone) {
-      const held = merged.gone.get(name);
-      if (!held || g.stamp > held.stamp) merged.gone.set(name, g);
+      const held = tombstones.get(name);
+      if (!held || g.stamp > held.stamp) tombstones.set(name, g);
     }
+  }
+  for (const name of [...tombstones.keys()].sort()) {
+    // A newer life of the client on some side: the tombstone has no more to say.
+    const w = winners.get(name);
+    if (!w || w.stamp <= tombstones.get(name)!.stamp) merged.gone.set(name, tombstones.get(name)!);
   }
   for (const name of [...winners.keys()].sort()) {
     const w = winners.get(name)!;
-    const gone = merged.gone.get(name);
-    if (gone && gone.stamp >= w.stamp) continue; // disconnected on some side after its last change elsewhere
-    if (gone) merged.gone.delete(name); // a newer life: the tombstone has no more to say
+    if (merged.gone.has(name)) continue; // disconnected on some side after its last change elsewhere
     merged.clients.set(name, {
       ...w,
       declared: new Map(w.declared),
