@@ -78,12 +78,18 @@ export class OutputQueue {
 
   private flush(): void {
     this.blocked = false;
-    while (this.backlog > 0 && !this.blocked) {
-      if (this.stream.destroyed || this.stream.writableEnded) return this.clear();
-      const frame = this.waiting[this.head]!;
-      this.waiting[this.head++] = EMPTY;
-      this.waitingBytes -= frame.length;
-      this.blocked = !this.stream.write(frame);
+    // Corked, the frames written here go out in one writev, not a write each.
+    this.stream.cork();
+    try {
+      while (this.backlog > 0 && !this.blocked) {
+        if (this.stream.destroyed || this.stream.writableEnded) return this.clear();
+        const frame = this.waiting[this.head]!;
+        this.waiting[this.head++] = EMPTY;
+        this.waitingBytes -= frame.length;
+        this.blocked = !this.stream.write(frame);
+      }
+    } finally {
+      this.stream.uncork();
     }
     if (this.backlog === 0) this.clear();
     else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
