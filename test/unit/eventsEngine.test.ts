@@ -677,7 +677,7 @@ describe('events engine: snapshot and merge', () => {
     const action = fc.record({
       who: fc.constantFrom(...names),
       daemon: fc.constantFrom('d1', 'd2', 'd3'),
-      what: fc.constantFrom('connect', 'resume', 'subscribe', 'publish', 'gone'),
+      what: fc.constantFrom('connect', 'resume', 'subscribe', 'publish', 'gone', 'disconnect'),
     });
     fc.assert(
       fc.property(fc.array(fc.array(action, { maxLength: 12 }), { minLength: 1, maxLength: 3 }), (histories) => {
@@ -708,6 +708,9 @@ describe('events engine: snapshot and merge', () => {
         const m3 = new EventsEngine();
         m3.merge([m1.snapshot(), m1.snapshot()]);
         assert.deepEqual(m3.snapshot(), m1.snapshot());
+        // A client is either there or disconnected (a tombstone), never both.
+        const merged = m1.snapshot() as { clients: Array<{ name: string }>; gone: Array<[string]> };
+        for (const [name] of merged.gone) assert.ok(!merged.clients.some((c) => c.name === name), name);
       }),
       { numRuns: 200 },
     );
