@@ -243,15 +243,18 @@ describe('client access control and resource bounds on three real daemons', func
       }
       return lines.join('\n');
     };
+    /** waitFor, and on a timeout what the daemons, the reader and the sender saw. */
+    const waitOrDiagnose = (test: () => boolean, what: string): Promise<void> =>
+      waitFor(test, what, 60_000).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await diagnose()}`);
+      });
     const peaks = new Map<string, number>();
     const sample = setInterval(() => {
       for (const d of [d1, d3]) peaks.set(d.name, Math.max(peaks.get(d.name) ?? 0, memoryOf(d.proc.pid!).rss));
     }, 50);
     try {
       const started = Date.now();
-      await waitFor(() => read > 20_000, 'the flood under way', 60_000).catch(async (e) => {
-        throw new Error(`${(e as Error).message}\n${await diagnose()}`);
-      });
+      await waitOrDiagnose(() => read > 20_000, 'the flood under way');
       say(`flood under way after ${Date.now() - started} ms: ${sent} sent, ${read} read`);
       // Shorter than TokenTimeout: the ring stalls and goes on; longer: it re-forms without d2,
       // which merges back when it runs again.
@@ -263,9 +266,7 @@ describe('client access control and resource bounds on three real daemons', func
         say(`d2 stopped for ${stopMs} ms: meanwhile ${sent - before.sent} sent, ${read - before.read} read; d1 ${memoryOf(d1.proc.pid!).rss.toFixed(0)} MB, d3 ${memoryOf(d3.proc.pid!).rss.toFixed(0)} MB`);
         const resumed = read;
         // Generous: a merge on a loaded CI machine can take a few seconds.
-        await waitFor(() => read > resumed + 20_000, `the flood going on after d2 is back (read ${resumed} then)`, 60_000).catch(async (e) => {
-          throw new Error(`${(e as Error).message}\n${await diagnose()}`);
-        });
+        await waitOrDiagnose(() => read > resumed + 20_000, `the flood going on after d2 is back (read ${resumed} then)`);
       }
     } finally {
       sending = false;
